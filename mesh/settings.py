@@ -1,0 +1,109 @@
+"""The one settings object, read only at the entry point.
+
+Values come from, highest first: explicit keyword arguments, `MESH_*` environment variables,
+an optional TOML file (`MESH_CONFIG` or `--config`), then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DOMAINS: tuple[str, ...] = ("demand", "inventory", "logistics", "sustainability", "procurement")
+REGIONS: tuple[str, ...] = ("NA", "EU", "APAC")
+
+_config_file: ContextVar[Path | None] = ContextVar("mesh_config_file", default=None)
+
+Port = Annotated[int, Field(ge=0, le=65535)]
+
+
+class Scenario(StrEnum):
+    STABLE = "stable"
+    VOLATILE = "volatile"
+    DISRUPTION = "disruption"
+
+
+class MeshSettings(BaseSettings):
+    """Everything `mesh` reads from its environment. Ports of 0 mean "pick a free one"."""
+
+    model_config = SettingsConfigDict(env_prefix="MESH_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(default=Path(".mesh"), description="where stores, keys and run state live")
+    seed: int = Field(default=7, description="seed of the synthetic supply-chain world")
+    scenario: Scenario = Field(default=Scenario.VOLATILE, description="stable, volatile or disruption")
+    host: str = Field(default="127.0.0.1", description="address every component binds to")
+    nats_port: Port = 0
+    nats_monitor_port: Port = 0
+    mcp_ports: dict[str, Port] = Field(
+        default_factory=dict, description="fixed port per domain MCP server, for example {demand = 8101}"
+    )
+    start_timeout: float = Field(default=30.0, gt=0, description="seconds a component may take to become ready")
+    stop_timeout: float = Field(default=10.0, gt=0, description="seconds between SIGTERM and SIGKILL on stop")
+    log_level: str = Field(default="INFO")
+
+    @field_validator("mcp_ports")
+    @classmethod
+    def _known_domains(cls, ports: dict[str, int]) -> dict[str, int]:
+        unknown = sorted(set(ports) - set(DOMAINS))
+        if unknown:
+            raise ValueError(f"unknown domain(s) {unknown}; known: {list(DOMAINS)}")
+        return ports
+
+    @field_validator("host")
+    @classmethod
+    def _loopback_by_default(cls, host: str) -> str:
+        if not host:
+            raise ValueError("host must not be empty")
+        return host
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = _config_file.get() or os.environ.get("MESH_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=_existing(Path(config_file))))
+        return tuple(sources)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    @property
+    def state_file(self) -> Path:
+        return self.run_dir / "state.json"
+
+    def domain_dir(self, domain: str) -> Path:
+        return self.data_dir / "domains" / domain
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist or is not a file")
+    return path
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> MeshSettings:
+    """Build the settings at an entry point; `config_file` wins over `MESH_CONFIG`."""
+    token = _config_file.set(config_file)
+    try:
+        return MeshSettings(**{k: v for k, v in overrides.items() if v is not None})
+    finally:
+        _config_file.reset(token)

@@ -134,10 +134,10 @@ def refresh(spec: DomainSpec, store: DomainStore, world: World) -> dict[str, Qua
     if missing:
         raise RuntimeError(f"{spec.domain}: no rows derived for contracted products {missing}")
     refreshed_at = datetime.now(UTC)
-    rows_by_contract = {c: derived[c.name] for c in contracts}
+    rows_by_contract = [(c, derived[c.name]) for c in contracts]
     reports = {
         c.id: assess_quality(c, rows, as_of=world.as_of, refreshed_at=refreshed_at)
-        for c, rows in rows_by_contract.items()
+        for c, rows in rows_by_contract
     }
     store.replace(rows_by_contract, reports, source=f"world seed={world.seed} scenario={world.scenario}")
     return reports
@@ -193,7 +193,9 @@ def _register_product_resources(server: MCPServer, products: Products, contract:
         return products.quality(product_id).model_dump_json()
 
     def snapshot_resource() -> str:
-        result = products.query(contract.name, limit=SNAPSHOT_ROWS, newest_first=contract.time_field is not None)
+        result = products.query(
+            contract.name, limit=SNAPSHOT_ROWS, newest_first=contract.time_field is not None
+        )
         return result.model_dump_json()
 
     for suffix, handler, description in (

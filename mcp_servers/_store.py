@@ -47,7 +47,7 @@ class DomainStore:
 
     def replace(
         self,
-        products: Mapping[DataProductContract, Sequence[dict[str, Any]]],
+        products: Sequence[tuple[DataProductContract, Sequence[dict[str, Any]]]],
         reports: Mapping[str, QualityReport],
         *,
         source: str,
@@ -67,7 +67,7 @@ class DomainStore:
     @staticmethod
     def _write(
         db: sqlite3.Connection,
-        products: Mapping[DataProductContract, Sequence[dict[str, Any]]],
+        products: Sequence[tuple[DataProductContract, Sequence[dict[str, Any]]]],
         reports: Mapping[str, QualityReport],
         source: str,
     ) -> None:
@@ -75,7 +75,7 @@ class DomainStore:
             "CREATE TABLE IF NOT EXISTS _refresh (product_id TEXT PRIMARY KEY, refreshed_at TEXT, "
             "as_of TEXT, row_count INTEGER, source TEXT, quality TEXT)"
         )
-        for contract, rows in products.items():
+        for contract, rows in products:
             columns = list(contract.columns)
             db.execute(f"DROP TABLE IF EXISTS {contract.table}")
             column_sql = ", ".join(f'"{c}" {_SQL_TYPES[contract.column_type(c)]}' for c in columns)

@@ -48,7 +48,9 @@ class MeshSettings(BaseSettings):
     mcp_ports: dict[str, Port] = Field(
         default_factory=dict, description="fixed port per domain MCP server, for example {demand = 8101}"
     )
-    start_timeout: float = Field(default=30.0, gt=0, description="seconds a component may take to become ready")
+    start_timeout: float = Field(
+        default=30.0, gt=0, description="seconds a component may take to become ready"
+    )
     stop_timeout: float = Field(default=10.0, gt=0, description="seconds between SIGTERM and SIGKILL on stop")
     log_level: str = Field(default="INFO")
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
+from mcp_servers._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId
 from mesh.world import World
 
-from .._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId
 from ._forecast import METHOD, backtest, holt_winters
 
 HORIZON_DAYS = 14
@@ -98,7 +98,11 @@ def register_tools(server: MCPServer, products: Products) -> None:
     ) -> QueryResult:
         """Daily forecast units with a 95% interval per SKU and region, for days in [start_date, end_date)."""
         return products.query(
-            "forecast", equals={"sku_id": sku_id, "region": region}, start=start_date, end=end_date, limit=limit
+            "forecast",
+            equals={"sku_id": sku_id, "region": region},
+            start=start_date,
+            end=end_date,
+            limit=limit,
         )
 
     @server.tool(annotations=READ_ONLY)

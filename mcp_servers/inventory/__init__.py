@@ -9,17 +9,22 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
+from mcp_servers._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId
 from mesh.world import World
 
-from .._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId
-
-WarehouseId = Annotated[str, Field(pattern=r"^WH-(NA|EU|APAC)-\d+$", description="warehouse id, e.g. WH-EU-1")]
-SupplierId = Annotated[str, Field(pattern=r"^SUP-(NA|EU|APAC)-\d+$", description="supplier id, e.g. SUP-NA-2")]
+WarehouseId = Annotated[
+    str, Field(pattern=r"^WH-(NA|EU|APAC)-\d+$", description="warehouse id, e.g. WH-EU-1")
+]
+SupplierId = Annotated[
+    str, Field(pattern=r"^SUP-(NA|EU|APAC)-\d+$", description="supplier id, e.g. SUP-NA-2")
+]
 
 
 def derive(world: World) -> dict[str, list[dict[str, Any]]]:
     tables = world.domain_tables("inventory")
-    return {name: tables[name] for name in ("warehouses", "stock_positions", "reorder_policies", "open_orders")}
+    return {
+        name: tables[name] for name in ("warehouses", "stock_positions", "reorder_policies", "open_orders")
+    }
 
 
 def register_tools(server: MCPServer, products: Products) -> None:
@@ -56,10 +61,15 @@ def register_tools(server: MCPServer, products: Products) -> None:
         end: datetime | None = None,
         limit: Limit = 500,
     ) -> QueryResult:
-        """Open replenishment orders, optionally by warehouse, SKU, supplier, status, ordered in [start, end)."""
+        """Open replenishment orders by warehouse, SKU, supplier or status, ordered in [start, end)."""
         return products.query(
             "open_orders",
-            equals={"warehouse_id": warehouse_id, "sku_id": sku_id, "supplier_id": supplier_id, "status": status},
+            equals={
+                "warehouse_id": warehouse_id,
+                "sku_id": sku_id,
+                "supplier_id": supplier_id,
+                "status": status,
+            },
             start=start,
             end=end,
             limit=limit,

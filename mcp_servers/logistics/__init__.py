@@ -9,9 +9,8 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
+from mcp_servers._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId
 from mesh.world import World
-
-from .._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId
 
 LaneId = Annotated[str, Field(pattern=r"^(NA|EU|APAC)-(NA|EU|APAC)$", description="lane id, e.g. NA-EU")]
 Mode = Literal["road", "rail", "ocean", "air"]
@@ -32,7 +31,10 @@ def register_tools(server: MCPServer, products: Products) -> None:
 
     @server.tool(annotations=READ_ONLY)
     def get_carrier_rates(
-        lane_id: LaneId | None = None, mode: Mode | None = None, carrier_id: str | None = None, limit: Limit = 200
+        lane_id: LaneId | None = None,
+        mode: Mode | None = None,
+        carrier_id: str | None = None,
+        limit: Limit = 200,
     ) -> QueryResult:
         """Cost per unit, CO2e per unit, transit days and daily capacity per carrier and lane."""
         return products.query(

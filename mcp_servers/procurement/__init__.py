@@ -9,11 +9,12 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
+from mcp_servers._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId
 from mesh.world import World
 
-from .._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId
-
-SupplierId = Annotated[str, Field(pattern=r"^SUP-(NA|EU|APAC)-\d+$", description="supplier id, e.g. SUP-NA-2")]
+SupplierId = Annotated[
+    str, Field(pattern=r"^SUP-(NA|EU|APAC)-\d+$", description="supplier id, e.g. SUP-NA-2")
+]
 LaborCompliance = Literal["verified", "pending", "failed"]
 FAILED_COMPLIANCE_SCORE_CAP = 20.0
 
@@ -109,7 +110,7 @@ def register_tools(server: MCPServer, products: Products) -> None:
     def get_compliance_status(
         supplier_id: SupplierId | None = None, labor_compliance: LaborCompliance | None = None
     ) -> QueryResult:
-        """Labor-compliance status, last audit, tier-2 transparency and critical-material flag per supplier."""
+        """Labor-compliance status, last audit, tier-2 transparency and critical materials per supplier."""
         return products.query(
             "compliance_status",
             equals={"supplier_id": supplier_id, "labor_compliance": labor_compliance},

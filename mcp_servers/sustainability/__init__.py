@@ -9,9 +9,8 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
+from mcp_servers._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region
 from mesh.world import World
-
-from .._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region
 
 WARNING_UTILIZATION = 0.9
 """At or above this share of the annual budget the status is `warning`; above 1.0, `exceeded`."""
@@ -75,7 +74,7 @@ def register_tools(server: MCPServer, products: Products) -> None:
     def get_carbon_budget_status(
         region: Region | None = None, year: Annotated[int, Field(ge=2000, le=2100)] | None = None
     ) -> QueryResult:
-        """Annual carbon budget, spent, remaining, utilization and status (ok, warning, exceeded) per region."""
+        """Annual carbon budget, spent, remaining, utilization and status (ok/warning/exceeded) per region."""
         return products.query("carbon_budget_status", equals={"region": region, "year": year}, limit=100)
 
 

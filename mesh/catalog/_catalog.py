@@ -39,10 +39,13 @@ class Catalog(BaseModel):
         return sorted({entry.domain for entry in self.entries})
 
 
-async def read_catalog(targets: Mapping[str, MCPTarget], *, timeout: float = 15.0) -> Catalog:
+async def read_catalog(targets: Mapping[str, MCPTarget], *, per_domain_seconds: float = 15.0) -> Catalog:
     """Read every domain's catalog resource concurrently; a domain that fails is reported, not fatal."""
     results = await asyncio.gather(
-        *(asyncio.wait_for(_read_domain(domain, target), timeout) for domain, target in targets.items()),
+        *(
+            asyncio.wait_for(_read_domain(domain, target), per_domain_seconds)
+            for domain, target in targets.items()
+        ),
         return_exceptions=True,
     )
     entries: list[CatalogEntry] = []
@@ -82,7 +85,15 @@ def _describe(error: BaseException) -> str:
 
 def render_catalog(catalog: Catalog) -> Table:
     table = Table(title="Data products", title_justify="left")
-    for column in ("product", "version", "owner", "rows", "freshness (lag / SLA)", "completeness", "accuracy"):
+    for column in (
+        "product",
+        "version",
+        "owner",
+        "rows",
+        "freshness (lag / SLA)",
+        "completeness",
+        "accuracy",
+    ):
         table.add_column(column, justify="right" if column in {"rows"} else "left")
     table.add_column("quality")
     for entry in catalog.entries:
@@ -108,5 +119,3 @@ def _duration(seconds: float) -> str:
     if delta >= timedelta(hours=1):
         return f"{delta.total_seconds() / 3600:g}h"
     return f"{delta.total_seconds() / 60:g}m"
-
-

@@ -15,7 +15,12 @@ def _hourly() -> DataProductContract:
 
 
 def _row(hour: int, **overrides: Any) -> dict[str, Any]:
-    return {"sku_id": "SKU-01", "region": "EU", "ts": f"2026-02-01T{hour:02d}:00:00Z", "units": 4.5} | overrides
+    return {
+        "sku_id": "SKU-01",
+        "region": "EU",
+        "ts": f"2026-02-01T{hour:02d}:00:00Z",
+        "units": 4.5,
+    } | overrides
 
 
 def test_clean_rows_pass_every_check() -> None:

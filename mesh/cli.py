@@ -17,6 +17,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 from rich.text import Text
 
+from mesh.catalog import Catalog, read_catalog, render_catalog
 from mesh.settings import MeshSettings, load_settings
 from mesh.supervisor import (
     ComponentDiedError,
@@ -137,8 +138,87 @@ def status(
     raise typer.Exit(0 if all_ready else EXIT_NOT_READY)
 
 
+@app.command()
+def catalog(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print every contract and quality report as JSON.")
+    ] = False,
+) -> None:
+    """List the data products of the running mesh: owner, version, freshness and quality.
+
+    Reads each domain's catalog through its MCP server, as any MCP client would.
+    Exit 0: every domain answered. Exit 1: no mesh runs from the data dir.
+    Exit 2: some domain could not be read (named in the output).
+    """
+    settings = _settings(ctx)
+    try:
+        state = read_live_state(settings.state_file)
+    except StateFileError as error:
+        _fail(str(error), EXIT_NOT_RUNNING)
+    if state is None or not state.components:
+        _fail(f"no mesh running from {settings.data_dir}; start one with `mesh up`", EXIT_NOT_RUNNING)
+    found = asyncio.run(read_catalog(state.mcp_endpoints))
+    _print_catalog(found, as_json=as_json)
+    raise typer.Exit(EXIT_NOT_READY if found.unreachable else 0)
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Start the embedded mesh, read every domain's data products through MCP, print the catalog, stop.
+
+    Exit 0 when every domain's catalog was read; 1 when the mesh did not start or a domain could
+    not be read.
+    """
+    settings = _settings(ctx)
+    _configure_logging(settings.log_level)
+    raise typer.Exit(asyncio.run(_demo(settings)))
+
+
 def main() -> None:
     app(prog_name="mesh")
+
+
+async def _demo(settings: MeshSettings) -> int:
+    console.print(
+        f"starting the embedded mesh (seed {settings.seed}, scenario {settings.scenario}) "
+        f"in {settings.data_dir}",
+        highlight=False,
+    )
+    begun = time.perf_counter()
+    try:
+        async with run_embedded(settings) as mesh:
+            console.print(f"mesh ready in {time.perf_counter() - begun:.1f}s", style="green")
+            _print_components(mesh, settings)
+            found = await read_catalog(mesh.state.mcp_endpoints)
+            _print_catalog(found, as_json=False)
+            console.print("stopping ...")
+    except SupervisorError as error:
+        err_console.print(Text(f"error: {error}", style="red"), soft_wrap=True)
+        return 1
+    console.print("mesh stopped")
+    return 1 if found.unreachable else 0
+
+
+def _print_catalog(found: Catalog, *, as_json: bool) -> None:
+    if as_json:
+        document = {
+            "products": [entry.model_dump(mode="json", by_alias=True) for entry in found.entries],
+            "unreachable": found.unreachable,
+        }
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        console.print(render_catalog(found))
+        below = [entry.contract.id for entry in found.entries if not entry.quality.passed]
+        console.print(
+            f"{len(found.entries)} data products in {len(found.domains)} domains; "
+            + (f"below contract: {', '.join(below)}" if below else "all meet their contracts"),
+            highlight=False,
+        )
+    for domain, reason in sorted(found.unreachable.items()):
+        err_console.print(
+            Text(f"error: domain {domain} could not be read: {reason}", style="red"), soft_wrap=True
+        )
 
 
 def _configure_logging(level: str) -> None:
@@ -147,7 +227,7 @@ def _configure_logging(level: str) -> None:
         logging.basicConfig(level=level.upper(), format="%(message)s", handlers=[handler])
     except ValueError as error:
         _fail(f"invalid settings: log_level: {error}", EXIT_BAD_SETTINGS)
-    for chatty in ("httpx", "httpcore"):
+    for chatty in ("httpx", "httpx2", "httpcore", "mcp"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 

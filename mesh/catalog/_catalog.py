@@ -10,7 +10,9 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_types import TextResourceContents
 from pydantic import BaseModel, ConfigDict
+from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from mesh.dataproducts import DataProductContract, QualityReport
 
@@ -84,32 +86,37 @@ def _describe(error: BaseException) -> str:
 
 
 def render_catalog(catalog: Catalog) -> Table:
-    table = Table(title="Data products", title_justify="left")
-    for column in (
-        "product",
-        "version",
-        "owner",
-        "rows",
-        "freshness (lag / SLA)",
-        "completeness",
-        "accuracy",
-    ):
-        table.add_column(column, justify="right" if column in {"rows"} else "left")
+    """One row per product, grouped by owner domain; measures below target in red."""
+    table = Table(title="Data products", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("product", no_wrap=True, min_width=22)
+    table.add_column("version")
+    table.add_column("rows", justify="right")
+    table.add_column("lag / SLA", justify="right")
+    table.add_column("complete", justify="right")
+    table.add_column("valid", justify="right")
     table.add_column("quality")
+    domain = None
     for entry in catalog.entries:
+        if entry.domain != domain:
+            domain = entry.domain
+            table.add_row(Text(domain, style="bold"), end_section=False)
         q = entry.quality
         fresh, complete, accurate = q.check("freshness"), q.check("completeness"), q.check("accuracy")
+        failing = [check.name for check in q.checks if not check.passed]
         table.add_row(
-            entry.contract.id,
+            f"  {entry.contract.name}",
             entry.contract.version,
-            entry.contract.owner,
             str(q.row_count),
-            f"{_duration(fresh.measured)} / {_duration(fresh.target)}",
-            f"{complete.measured:.1%} (≥{complete.target:.0%})",
-            f"{accurate.measured:.1%} (≥{accurate.target:.0%})",
-            "[green]pass[/green]" if q.passed else "[red]fail[/red]",
+            _measure(f"{_duration(fresh.measured)} / {_duration(fresh.target)}", fresh.passed),
+            _measure(f"{complete.measured:.1%}", complete.passed),
+            _measure(f"{accurate.measured:.1%}", accurate.passed),
+            Text("pass", style="green") if not failing else Text(f"fail: {', '.join(failing)}", style="red"),
         )
     return table
+
+
+def _measure(text: str, passed: bool) -> Text:
+    return Text(text, style="" if passed else "red")
 
 
 def _duration(seconds: float) -> str:

@@ -41,6 +41,11 @@ class MeshState(BaseModel):
     scenario: str
     components: tuple[ComponentState, ...] = ()
 
+    @property
+    def mcp_endpoints(self) -> dict[str, str]:
+        """Streamable-HTTP endpoint of each domain's MCP server, by domain."""
+        return {c.name.removeprefix("mcp-"): c.endpoint for c in self.components if c.kind == "mcp"}
+
 
 def read_state(state_file: Path) -> MeshState | None:
     """The state file's content, None when there is none; `StateFileError` when it is unreadable."""

@@ -1,0 +1,175 @@
+"""The whole embedded mesh as a user runs it: real processes, real NATS, real MCP over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nats
+import pytest
+from mcp import Client
+from mcp_types import TextResourceContents
+
+from mesh.settings import DOMAINS
+from mesh.supervisor import MeshState, read_state
+from mesh.supervisor._process import live_group_members
+
+pytestmark = pytest.mark.e2e
+
+BOUND = 90.0
+"""Seconds any one step may take before the test gives up (start-up is ~5 s on 2 cores)."""
+
+
+def _mesh(data_dir: Path, *arguments: str) -> list[str]:
+    return [sys.executable, "-m", "mesh", "--data-dir", str(data_dir), *arguments]
+
+
+def _environment() -> dict[str, str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("MESH_")}
+    return clean | {"COLUMNS": "200"}
+
+
+def _wait_until_ready(state_file: Path, process: subprocess.Popen[str]) -> MeshState:
+    deadline = time.monotonic() + BOUND
+    while time.monotonic() < deadline and process.poll() is None:
+        state = read_state(state_file) if state_file.exists() else None
+        if state is not None and state.components:
+            return state
+        time.sleep(0.1)
+    process.kill()
+    pytest.fail(f"mesh up did not become ready: {process.communicate(timeout=10)}")
+
+
+def _processes_mentioning(data_dir: Path) -> list[str]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = cmdline.read_bytes()
+        except OSError:
+            continue
+        if str(data_dir).encode() in command:
+            found.append(command.replace(b"\0", b" ").decode())
+    return found
+
+
+def _text(result: object) -> str:
+    content = result.contents[0]  # type: ignore[attr-defined]
+    assert isinstance(content, TextResourceContents)
+    return content.text
+
+
+async def _read_every_product(endpoint: str, domain: str) -> int:
+    """List and read every product of one domain with the MCP SDK client; return how many."""
+    async with Client(endpoint) as client:
+        uris = {str(resource.uri) for resource in (await client.list_resources()).resources}
+        catalog = json.loads(_text(await client.read_resource(f"catalog://{domain}")))
+        for item in catalog["products"]:
+            product_id = item["contract"]["id"]
+            for part in ("contract", "schema", "quality", "snapshot"):
+                uri = f"dataproduct://{product_id}/{part}"
+                assert uri in uris
+                body = json.loads(_text(await client.read_resource(uri)))
+                assert body, uri
+            assert item["quality"]["checks"], product_id
+        tools = (await client.list_tools()).tools
+        answer = await client.call_tool(tools[0].name, {})
+        assert not answer.is_error, answer.content
+        assert answer.structured_content is not None
+        return len(catalog["products"])
+
+
+async def _jetstream_answers(nats_url: str) -> None:
+    connection = await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=0)
+    try:
+        await connection.jetstream().account_info()
+    finally:
+        await connection.close()
+
+
+def test_mesh_up_serves_every_domain_over_streamable_http_and_stops_on_sigterm(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(
+        _mesh(data_dir, "up"),
+        cwd=tmp_path,
+        env=_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        state = _wait_until_ready(data_dir / "run" / "state.json", process)
+
+        status = subprocess.run(
+            _mesh(data_dir, "status", "--json"),
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            timeout=BOUND,
+            check=False,
+        )
+        assert status.returncode == 0, status.stderr
+        document = json.loads(status.stdout)
+        assert document["running"] is True
+        assert [(c["name"], c["ready"]) for c in document["components"]] == [
+            ("nats", True),
+            *((f"mcp-{domain}", True) for domain in DOMAINS),
+        ]
+
+        async def read_all() -> dict[str, int]:
+            await _jetstream_answers(state.components[0].endpoint)
+            counts = await asyncio.gather(
+                *(_read_every_product(state.mcp_endpoints[domain], domain) for domain in DOMAINS)
+            )
+            return dict(zip(DOMAINS, counts, strict=True))
+
+        products = asyncio.run(asyncio.wait_for(read_all(), BOUND))
+        assert all(count >= 3 for count in products.values()), products
+
+        listed = subprocess.run(
+            _mesh(data_dir, "catalog", "--json"),
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            timeout=BOUND,
+            check=False,
+        )
+        assert listed.returncode == 0, listed.stderr
+        catalog = json.loads(listed.stdout)
+        assert catalog["unreachable"] == {}
+        assert len(catalog["products"]) == sum(products.values())
+
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=BOUND)
+    finally:
+        process.kill()
+
+    assert process.returncode == 0, stderr
+    assert "mesh stopped" in stdout
+    assert not (data_dir / "run" / "state.json").exists()
+    assert {c.pid: live_group_members(c.pid) for c in state.components if live_group_members(c.pid)} == {}
+    assert _processes_mentioning(data_dir) == []
+
+
+def test_mesh_demo_prints_every_domains_catalog_with_quality_and_exits_0(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    demo = subprocess.run(
+        _mesh(data_dir, "demo"),
+        cwd=tmp_path,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=BOUND * 2,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stderr
+    for domain in DOMAINS:
+        assert f"\n {domain} " in demo.stdout
+    assert "19 data products in 5 domains; all meet their contracts" in demo.stdout
+    assert "mesh stopped" in demo.stdout
+    assert _processes_mentioning(data_dir) == []

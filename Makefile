@@ -15,6 +15,7 @@ test: sync
 lint: sync
 	$(UV) run --locked ruff check .
 	$(UV) run --locked ruff format --check .
+	$(UV) run --locked mypy
 
 sync: $(UV)
 	$(UV) sync --locked

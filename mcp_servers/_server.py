@@ -170,7 +170,7 @@ def build_server(spec: DomainSpec, store: DomainStore) -> MCPServer:
         _register_product_resources(server, products, contract)
     spec.register_tools(server, products)
 
-    @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)
+    @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)  # type: ignore[untyped-decorator]
     async def healthz(_: Request) -> JSONResponse:
         stale = [c.id for c in products.contracts.values() if store.last_refresh(c.id) is None]
         body = {"domain": spec.domain, "products": len(products.contracts), "unrefreshed": stale}

@@ -16,7 +16,7 @@ from mesh.settings import DOMAINS
 
 from ._errors import ContractError
 
-CONTRACT_FORMAT = "1"
+CONTRACT_FORMAT: Literal["1"] = "1"
 _SEMVER = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$"
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _COLUMN_TYPES = {"string", "integer", "number", "boolean"}
@@ -63,7 +63,8 @@ class DataProductContract(BaseModel):
 
     @property
     def columns(self) -> dict[str, dict[str, Any]]:
-        return self.row_schema.get("properties", {})
+        columns: dict[str, dict[str, Any]] = self.row_schema.get("properties", {})
+        return columns
 
     @property
     def required_columns(self) -> list[str]:

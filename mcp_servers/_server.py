@@ -29,6 +29,9 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_worl
 
 Region = Literal["NA", "EU", "APAC"]
 SkuId = Annotated[str, Field(pattern=r"^SKU-\d{2}$", description="SKU id, e.g. SKU-07")]
+SupplierId = Annotated[
+    str, Field(pattern=r"^SUP-(NA|EU|APAC)-\d+$", description="supplier id, e.g. SUP-NA-2")
+]
 Limit = Annotated[int, Field(ge=1, le=MAX_ROWS, description=f"most rows to return (1 to {MAX_ROWS})")]
 
 Derive = Callable[[World], Mapping[str, list[dict[str, Any]]]]

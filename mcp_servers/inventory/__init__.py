@@ -9,14 +9,11 @@ from typing import Annotated, Any, Literal
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
-from mcp_servers._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId
+from mcp_servers._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId, SupplierId
 from mesh.world import World
 
 WarehouseId = Annotated[
     str, Field(pattern=r"^WH-(NA|EU|APAC)-\d+$", description="warehouse id, e.g. WH-EU-1")
-]
-SupplierId = Annotated[
-    str, Field(pattern=r"^SUP-(NA|EU|APAC)-\d+$", description="supplier id, e.g. SUP-NA-2")
 ]
 
 

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from pydantic import Field
 
-from mcp_servers._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId
+from mcp_servers._server import READ_ONLY, DomainSpec, Limit, Products, QueryResult, Region, SkuId, SupplierId
 from mesh.world import World
 
-SupplierId = Annotated[
-    str, Field(pattern=r"^SUP-(NA|EU|APAC)-\d+$", description="supplier id, e.g. SUP-NA-2")
-]
 LaborCompliance = Literal["verified", "pending", "failed"]
 FAILED_COMPLIANCE_SCORE_CAP = 20.0
 

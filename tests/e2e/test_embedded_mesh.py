@@ -19,6 +19,7 @@ from mcp_types import TextResourceContents
 from mesh.settings import DOMAINS
 from mesh.supervisor import MeshState, read_state
 from mesh.supervisor._process import live_group_members
+from tests.processes import processes_mentioning
 
 pytestmark = pytest.mark.e2e
 
@@ -44,18 +45,6 @@ def _wait_until_ready(state_file: Path, process: subprocess.Popen[str]) -> MeshS
         time.sleep(0.1)
     process.kill()
     pytest.fail(f"mesh up did not become ready: {process.communicate(timeout=10)}")
-
-
-def _processes_mentioning(data_dir: Path) -> list[str]:
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            command = cmdline.read_bytes()
-        except OSError:
-            continue
-        if str(data_dir).encode() in command:
-            found.append(command.replace(b"\0", b" ").decode())
-    return found
 
 
 def _text(result: object) -> str:
@@ -153,7 +142,7 @@ def test_mesh_up_serves_every_domain_over_streamable_http_and_stops_on_sigterm(t
     assert "mesh stopped" in stdout
     assert not (data_dir / "run" / "state.json").exists()
     assert {c.pid: live_group_members(c.pid) for c in state.components if live_group_members(c.pid)} == {}
-    assert _processes_mentioning(data_dir) == []
+    assert processes_mentioning(data_dir) == []
 
 
 def test_mesh_demo_prints_every_domains_catalog_with_quality_and_exits_0(tmp_path: Path) -> None:
@@ -172,4 +161,4 @@ def test_mesh_demo_prints_every_domains_catalog_with_quality_and_exits_0(tmp_pat
         assert f"\n {domain} " in demo.stdout
     assert "19 data products in 5 domains; all meet their contracts" in demo.stdout
     assert "mesh stopped" in demo.stdout
-    assert _processes_mentioning(data_dir) == []
+    assert processes_mentioning(data_dir) == []

@@ -18,6 +18,7 @@ from mesh.settings import DOMAINS, MeshSettings
 from mesh.supervisor import ComponentState, MeshState, embedded_components, read_state, run_embedded
 from mesh.supervisor._process import pid_alive
 from mesh.supervisor._state import write_state
+from tests.processes import processes_mentioning
 
 from .conftest import FAKE_MCP_PATH, FakeSpec, assert_nothing_left
 
@@ -188,20 +189,7 @@ def test_ctrl_c_while_starting_stops_what_had_started_and_exits_130(tmp_path: Pa
     assert starting is not None
     assert (starting.supervisor_pid, starting.components) == (process.pid, ())
     assert not (data_dir / "run" / "state.json").exists()
-    assert not _processes_running_from(data_dir)
-
-
-def _processes_running_from(data_dir: Path) -> list[str]:
-    """Command lines of live processes mentioning `data_dir` (nats-server and MCP servers do)."""
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            command = cmdline.read_bytes()
-        except OSError:
-            continue
-        if str(data_dir).encode() in command:
-            found.append(command.replace(b"\0", b" ").decode())
-    return found
+    assert not processes_mentioning(data_dir)
 
 
 def test_mesh_up_exits_1_when_a_component_dies_at_start(tmp_path: Path) -> None:

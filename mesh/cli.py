@@ -17,6 +17,15 @@ from rich.logging import RichHandler
 from rich.table import Table
 from rich.text import Text
 
+from mesh.audit import (
+    AuditError,
+    AuditLog,
+    ReadOnlyQueryError,
+    open_audit_log,
+    render_decision,
+    render_tail,
+    render_verify,
+)
 from mesh.catalog import Catalog, read_catalog, render_catalog
 from mesh.settings import MeshSettings, load_settings
 from mesh.supervisor import (
@@ -173,6 +182,83 @@ def demo(ctx: typer.Context) -> None:
     settings = _settings(ctx)
     _configure_logging(settings.log_level)
     raise typer.Exit(asyncio.run(_demo(settings)))
+
+
+audit_app = typer.Typer(help="Read and verify the tamper-evident audit ledger.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Check every record's hash and link and every signed checkpoint; name the first bad record.
+
+    Exit 0: the ledger is intact. Exit 1: something was edited, deleted, reordered or inserted.
+    """
+    with _audit_log(ctx) as log:
+        report = log.verify()
+    console.print(render_verify(report), soft_wrap=True)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@audit_app.command("tail")
+def audit_tail(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=10_000, help="How many records.")] = 20,
+) -> None:
+    """The most recent records, oldest first."""
+    with _audit_log(ctx) as log:
+        console.print(render_tail(log.tail(limit)))
+
+
+@audit_app.command("show")
+def audit_show(
+    ctx: typer.Context, decision_id: Annotated[str, typer.Argument(help="The decision id.")]
+) -> None:
+    """Everything recorded for one decision: data, policies, negotiation, outcome, trace.
+
+    Exit 1 when the ledger holds no record of that decision.
+    """
+    with _audit_log(ctx) as log:
+        entries = log.records_for(decision_id)
+    if not entries:
+        _fail(f"no audit record for decision {decision_id!r}", 1)
+    console.print(render_decision(decision_id, entries))
+
+
+@audit_app.command("query")
+def audit_query(
+    ctx: typer.Context,
+    sql: Annotated[
+        str, typer.Argument(help="One read-only SQL statement over audit_records, audit_checkpoints.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print rows as JSON objects.")] = False,
+) -> None:
+    """Run one read-only SQL statement. Writes are refused (exit 2); SQL errors exit 1."""
+    with _audit_log(ctx) as log:
+        try:
+            columns, rows = log.query(sql)
+        except ReadOnlyQueryError as error:
+            _fail(str(error), 2)
+        except Exception as error:  # the database's own message names the problem
+            _fail(f"query failed: {error}", 1)
+    if as_json:
+        typer.echo(json.dumps([dict(zip(columns, row, strict=True)) for row in rows], indent=2, default=str))
+        return
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*(str(value) for value in row))
+    console.print(table)
+    console.print(f"{len(rows)} row(s)", style="dim")
+
+
+def _audit_log(ctx: typer.Context) -> AuditLog:
+    settings = _settings(ctx)
+    if settings.audit_backend == "sqlite" and not settings.audit_path.exists():
+        _fail(f"no audit ledger at {settings.audit_path} yet", 1)
+    try:
+        return open_audit_log(settings)
+    except AuditError as error:
+        _fail(str(error), 1)
 
 
 def main() -> None:

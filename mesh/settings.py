@@ -10,9 +10,9 @@ import os
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -53,6 +53,18 @@ class MeshSettings(BaseSettings):
     )
     stop_timeout: float = Field(default=10.0, gt=0, description="seconds between SIGTERM and SIGKILL on stop")
     log_level: str = Field(default="INFO")
+    audit_backend: Literal["sqlite", "postgres"] = Field(
+        default="sqlite", description="sqlite (embedded, under data_dir) or postgres (audit_dsn)"
+    )
+    audit_dsn: SecretStr | None = Field(
+        default=None, description="PostgreSQL connection string for the postgres audit backend"
+    )
+
+    @model_validator(mode="after")
+    def _postgres_needs_a_dsn(self) -> MeshSettings:
+        if self.audit_backend == "postgres" and self.audit_dsn is None:
+            raise ValueError("audit_backend 'postgres' needs audit_dsn (MESH_AUDIT_DSN)")
+        return self
 
     @field_validator("mcp_ports")
     @classmethod
@@ -91,6 +103,14 @@ class MeshSettings(BaseSettings):
     @property
     def state_file(self) -> Path:
         return self.run_dir / "state.json"
+
+    @property
+    def audit_path(self) -> Path:
+        return self.data_dir / "audit" / "ledger.sqlite"
+
+    @property
+    def key_dir(self) -> Path:
+        return self.data_dir / "keys"
 
     def domain_dir(self, domain: str) -> Path:
         return self.data_dir / "domains" / domain

@@ -84,7 +84,11 @@ class Ledger(AuditLog):
 
     async def append(self, record: AuditRecord) -> Receipt:
         """Append and wait until the record is committed; raises `LedgerWriteError` if it was not."""
-        return await asyncio.wrap_future(self._writer.submit(record))
+        return await self._writer.submit_async(record)
+
+    def submit_async(self, record: AuditRecord) -> asyncio.Future[Receipt]:
+        """Append from a running loop without awaiting yet (to pipeline many appends)."""
+        return self._writer.submit_async(record)
 
     def submit(self, record: AuditRecord) -> Future[Receipt]:
         """Append without waiting (from any thread); the future resolves once committed."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC
 from typing import Annotated, Any, Literal
 
@@ -17,6 +16,18 @@ human, decided by a human, blocked by policy or autonomy, or refused at the boun
 Status = Literal[
     "proposed", "executed", "denied", "escalated", "approved", "rejected", "expired", "failed", "refused"
 ]
+
+
+def _sorted_deep(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _sorted_deep(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_deep(item) for item in value]
+    return value
+
+
+FreeForm = Annotated[dict[str, Any], AfterValidator(_sorted_deep)]
+"""A free-form map, its keys sorted at every depth so that its JSON text is unique."""
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
 """A timezone-aware instant, normalised to UTC so that its canonical text is unique."""
@@ -59,7 +70,7 @@ class NegotiationStep(_Part):
     round: int = Field(ge=0)
     agent: str = Field(min_length=1)
     move: str = Field(min_length=1, description="propose, counter, accept, reject, withdraw ...")
-    detail: dict[str, Any] = Field(default_factory=dict)
+    detail: FreeForm = Field(default_factory=dict)
 
 
 class AuditRecord(_Part):
@@ -72,23 +83,23 @@ class AuditRecord(_Part):
     agent: str | None = None
     domain: str | None = None
     action: str = Field(min_length=1, max_length=200, description="action type, e.g. reorder, tools/call")
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: FreeForm = Field(default_factory=dict)
     inputs: list[DataProductInput] = Field(default_factory=list)
     policies: list[PolicyEvaluation] = Field(default_factory=list)
     execution_mode: ExecutionMode
     negotiation: list[NegotiationStep] = Field(default_factory=list)
-    final_action: dict[str, Any] | None = None
+    final_action: FreeForm | None = None
     executed_at: UtcDatetime | None = None
     status: Status
-    outcome: dict[str, float] = Field(default_factory=dict, description="outcome metrics")
+    outcome: Annotated[dict[str, float], AfterValidator(_sorted_deep)] = Field(
+        default_factory=dict, description="outcome metrics"
+    )
     caller: Caller | None = None
     trace_id: str | None = Field(default=None, pattern=_HEX32)
     span_id: str | None = Field(default=None, pattern=_HEX16)
 
     def canonical_json(self) -> str:
-        """The exact text that is stored and hashed: sorted keys, no spaces, UTC timestamps."""
-        return canonical_json(self.model_dump(mode="json"))
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        """The exact text that is stored and hashed, unique for a record's value: fields in
+        declaration order, free-form maps with sorted keys, no spaces, timestamps in UTC.
+        Parsing it and rendering again gives the same text."""
+        return self.model_dump_json()

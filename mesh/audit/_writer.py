@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -32,7 +33,9 @@ class Receipt:
 class _Item:
     decision_id: str
     body: str
-    future: Future[Receipt]
+    future: Future[Receipt] | asyncio.Future[Receipt]
+    loop: asyncio.AbstractEventLoop | None = None
+    """Set for asyncio futures: they are settled on their loop, one call per batch and loop."""
 
 
 _STOP = object()
@@ -91,11 +94,22 @@ class LedgerWriter:
         return self._seq, self._head
 
     def submit(self, record: AuditRecord) -> Future[Receipt]:
+        """Queue `record` from any thread; the future resolves once it is committed."""
+        future: Future[Receipt] = Future()
+        self._put(_Item(record.decision_id, record.canonical_json(), future))
+        return future
+
+    def submit_async(self, record: AuditRecord) -> asyncio.Future[Receipt]:
+        """Queue `record` from a running event loop; cheaper than `submit` for asyncio callers."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Receipt] = loop.create_future()
+        self._put(_Item(record.decision_id, record.canonical_json(), future, loop))
+        return future
+
+    def _put(self, item: _Item) -> None:
         if self._closing.is_set():
             raise LedgerClosedError("the audit ledger is closed")
-        future: Future[Receipt] = Future()
-        self._queue.put(_Item(record.decision_id, record.canonical_json(), future))
-        return future
+        self._queue.put(item)
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop taking appends, write what is queued, sign a final checkpoint, stop the thread."""
@@ -146,8 +160,7 @@ class LedgerWriter:
                 if attempt == self._retry_attempts:
                     logger.error("audit batch of %d lost after %d attempts: %s", len(rows), attempt, error)
                     failure = LedgerWriteError(str(error), records=len(rows), attempts=attempt)
-                    for item in batch:
-                        item.future.set_exception(failure)
+                    _settle(batch, [failure] * len(batch))
                     self._seq, self._head = self._backend.head()
                     return
                 logger.warning("audit batch of %d not written (attempt %d): %s", len(rows), attempt, error)
@@ -157,8 +170,7 @@ class LedgerWriter:
             else:
                 break
         self._seq, self._head = rows[-1].seq, rows[-1].hash
-        for item, row in zip(batch, rows, strict=True):
-            item.future.set_result(Receipt(row.seq, row.hash, row.decision_id, row.recorded_at))
+        _settle(batch, [Receipt(row.seq, row.hash, row.decision_id, row.recorded_at) for row in rows])
 
     def _chain(self, batch: list[_Item]) -> list[StoredRecord]:
         seq, previous = self._seq, self._head
@@ -200,3 +212,34 @@ class LedgerWriter:
         else:
             self._checkpointed_seq = self._seq
         self._checkpointed_at = time.monotonic()
+
+
+def _settle(batch: list[_Item], outcomes: list[Receipt] | list[LedgerWriteError]) -> None:
+    """Resolve thread futures here and asyncio futures on their own loops, one call per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Receipt], object]]] = {}
+    for item, outcome in zip(batch, outcomes, strict=True):
+        if item.loop is None:
+            assert isinstance(item.future, Future)
+            if isinstance(outcome, Receipt):
+                item.future.set_result(outcome)
+            else:
+                item.future.set_exception(outcome)
+        else:
+            assert isinstance(item.future, asyncio.Future)
+            by_loop.setdefault(item.loop, []).append((item.future, outcome))
+    for loop, pairs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_on_loop, pairs)
+        except RuntimeError:  # that loop is closed: nobody is waiting any more
+            logger.warning("audit receipts for %d record(s) had no event loop to go to", len(pairs))
+
+
+def _settle_on_loop(pairs: list[tuple[asyncio.Future[Receipt], object]]) -> None:
+    for future, outcome in pairs:
+        if future.cancelled():
+            continue
+        if isinstance(outcome, Receipt):
+            future.set_result(outcome)
+        else:
+            assert isinstance(outcome, BaseException)
+            future.set_exception(outcome)

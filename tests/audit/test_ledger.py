@@ -341,3 +341,16 @@ def test_the_signing_key_is_created_private_and_a_readable_one_is_refused(tmp_pa
     private.chmod(0o644)
     with pytest.raises(SigningKeyError, match="chmod 600"):
         load_or_create_signer(key_dir)
+
+
+async def test_an_async_append_that_cannot_be_committed_raises_and_is_not_acknowledged(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    flaky = _FailingBackend(SQLiteBackend(path), failures=2)
+    factories = iter([lambda: SQLiteBackend(path), lambda: flaky])
+    ledger = Ledger(lambda: next(factories)(), tmp_path / "keys", retry_attempts=2, retry_delay=0.001)
+    try:
+        with pytest.raises(LedgerWriteError):
+            await ledger.append(record("lost"))
+        assert (await ledger.append(record("kept"))).seq == 1
+    finally:
+        ledger.close()

@@ -65,7 +65,11 @@ class LedgerBackend(Protocol):
         """The last record's seq and hash; (0, GENESIS_HASH) when empty."""
 
     def append(self, records: Sequence[StoredRecord]) -> None:
-        """Insert all of `records` in one transaction, durably, or none of them (then raise)."""
+        """Insert all of `records` in one transaction, durably, or none of them (then raise).
+
+        Inside the transaction, with writers excluded, the current head must be the one the first
+        record chains onto (`seq - 1`, `prev_hash`); otherwise raise `StaleHeadError` and write
+        nothing. That lets several processes append to one ledger, each with its own writer."""
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...
 

@@ -15,6 +15,15 @@ class LedgerWriteError(AuditError):
         self.attempts = attempts
 
 
+class StaleHeadError(AuditError):
+    """Another writer (another process) appended first; the batch must be chained again."""
+
+    def __init__(self, expected: tuple[int, str], actual: tuple[int, str]) -> None:
+        super().__init__(f"ledger head moved: expected seq {expected[0]}, found seq {actual[0]}")
+        self.expected = expected
+        self.actual = actual
+
+
 class LedgerClosedError(AuditError):
     """The ledger no longer takes appends."""
 

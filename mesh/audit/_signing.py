@@ -59,20 +59,7 @@ def load_or_create_signer(key_dir: Path) -> CheckpointSigner:
     """
     private_path = key_dir / PRIVATE_KEY_FILE
     if not private_path.exists():
-        key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        key_dir.chmod(0o700)
-        private_key = Ed25519PrivateKey.generate()
-        pem = private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        descriptor = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
-        public = private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        (key_dir / PUBLIC_KEY_FILE).write_bytes(public)
-        return CheckpointSigner(private_key)
+        _create_key(key_dir, private_path)
     mode = stat.S_IMODE(private_path.stat().st_mode)
     if mode & 0o077:
         raise SigningKeyError(f"{private_path} is readable by others (mode {mode:o}); chmod 600 it")
@@ -83,6 +70,35 @@ def load_or_create_signer(key_dir: Path) -> CheckpointSigner:
     if not isinstance(loaded, Ed25519PrivateKey):
         raise SigningKeyError(f"{private_path} is not an Ed25519 key")
     return CheckpointSigner(loaded)
+
+
+def _create_key(key_dir: Path, private_path: Path) -> None:
+    """Write a new key pair so that no process ever sees a half-written key: the private key is
+    written to a temporary file and published with link(), which fails if another process won."""
+    key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key_dir.chmod(0o700)
+    private_key = Ed25519PrivateKey.generate()
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    draft = key_dir / f".{PRIVATE_KEY_FILE}.{os.getpid()}"
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(draft, private_path)
+    except FileExistsError:
+        return  # another process created the key first; the caller loads that one
+    finally:
+        draft.unlink()
+    public_draft = key_dir / f".{PUBLIC_KEY_FILE}.{os.getpid()}"
+    public_draft.write_bytes(public)
+    public_draft.replace(key_dir / PUBLIC_KEY_FILE)
 
 
 def load_verifier(key_dir: Path) -> CheckpointVerifier:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mesh.audit._backend import GENESIS_HASH, Checkpoint, StoredRecord
-from mesh.audit._errors import ReadOnlyQueryError
+from mesh.audit._errors import ReadOnlyQueryError, StaleHeadError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_records (
@@ -83,6 +83,10 @@ class SQLiteBackend:
         db = self._conn
         db.execute("BEGIN IMMEDIATE")
         try:
+            head = self.head()
+            expected = (records[0].seq - 1, records[0].prev_hash)
+            if head != expected:
+                raise StaleHeadError(expected, head)
             db.executemany(
                 f"INSERT INTO audit_records ({_RECORD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",  # noqa: S608
                 [(r.seq, r.recorded_at, r.decision_id, r.body, r.prev_hash, r.hash) for r in records],
@@ -95,7 +99,7 @@ class SQLiteBackend:
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         c = checkpoint
         self._conn.execute(
-            "INSERT INTO audit_checkpoints (seq, head_hash, signed_at, key_id, signature) "
+            "INSERT OR IGNORE INTO audit_checkpoints (seq, head_hash, signed_at, key_id, signature) "
             "VALUES (?, ?, ?, ?, ?)",
             (c.seq, c.head_hash, c.signed_at, c.key_id, c.signature),
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from mesh.audit._backend import Checkpoint, LedgerBackend, StoredRecord, checkpoint_message, record_hash
-from mesh.audit._errors import LedgerClosedError, LedgerWriteError
+from mesh.audit._errors import LedgerClosedError, LedgerWriteError, StaleHeadError
 from mesh.audit._record import AuditRecord
 from mesh.audit._signing import CheckpointSigner
 
@@ -151,9 +151,16 @@ class LedgerWriter:
 
     def _write(self, batch: list[_Item]) -> None:
         rows = self._chain(batch)
-        for attempt in range(1, self._retry_attempts + 1):
+        attempt = 0
+        while attempt < self._retry_attempts:
+            attempt += 1
             try:
                 self._backend.append(rows)
+            except StaleHeadError as moved:  # another process appended: chain onto its head
+                self._seq, self._head = moved.actual
+                rows = self._chain(batch)
+                attempt -= 1
+                continue
             except Exception as error:  # the batch stays in memory; nothing was acknowledged
                 if self._committed_anyway(rows):
                     break

@@ -58,6 +58,40 @@ def test_every_acknowledged_record_survives_the_writer_being_killed(tmp_path: Pa
     assert report.records >= acknowledged
 
 
+_APPENDER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from mesh.audit import Ledger
+    from tests.audit.records import record
+
+    ledger = Ledger.sqlite(Path(sys.argv[1]), Path(sys.argv[2]))
+    futures = [ledger.submit(record(f"{sys.argv[3]}-{i}")) for i in range(int(sys.argv[4]))]
+    for future in futures:
+        future.result()
+    ledger.close()
+    """
+)
+
+
+def test_several_processes_append_to_one_ledger_without_breaking_the_chain(tmp_path: Path) -> None:
+    path, keys = tmp_path / "ledger.sqlite", tmp_path / "keys"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _APPENDER, str(path), str(keys), name, "400"],
+            cwd=Path(__file__).parents[2],
+        )
+        for name in ("gateway", "agent")
+    ]
+    assert [writer.wait(timeout=60) for writer in writers] == [0, 0]
+    with AuditLog(SQLiteBackend(path), keys) as log:
+        report = log.verify()
+        decisions = {decision for (decision,) in log.query("SELECT decision_id FROM audit_records")[1]}
+    assert report.ok, report.problems
+    assert report.records == 800
+    assert len(decisions) == 800
+
+
 def _seed_ledger(data_dir: Path) -> None:
     from mesh.audit import open_ledger
 

@@ -1,54 +1,91 @@
-"""Run one domain's MCP server: refresh its store from the world, then serve streamable HTTP."""
+"""Run one domain's MCP server: refresh its store from the world, then serve streamable HTTP.
+
+Mesh-wide settings (data dir, seed, scenario, audit backend, tracing) come from `MESH_*`
+variables, as the supervisor sets them; the command line says which domain and where to listen.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
-import time
 from pathlib import Path
 
 import uvicorn
 
+from mcp_servers import DomainStore, domain_spec
+from mcp_servers._service import DomainService, service_app, startup_request
+from mesh.audit import AuditError, Ledger, open_ledger
 from mesh.dataproducts import DataProductError
-from mesh.settings import DOMAINS, Scenario
+from mesh.settings import DOMAINS, MeshSettings, load_settings
+from mesh.tracing import configure_tracing, exit_on_sigterm, shutdown_tracing
 from mesh.world import generate_world
-
-from . import DomainStore, build_server, domain_spec, refresh
 
 log = logging.getLogger("mcp_servers")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m mcp_servers", description=__doc__)
     parser.add_argument("domain", choices=DOMAINS)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--data-dir", type=Path, required=True, help="this domain's own store directory")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--scenario", choices=[s.value for s in Scenario], default=Scenario.VOLATILE.value)
-    parser.add_argument("--log-level", default="INFO")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format=f"%(asctime)s {args.domain} %(levelname)s %(message)s")
-
-    spec = domain_spec(args.domain)
-    store = DomainStore(args.data_dir / f"{args.domain}.sqlite")
-    began = time.perf_counter()
-    try:
-        reports = refresh(spec, store, generate_world(args.seed, args.scenario))
-        server = build_server(spec, store)
-    except DataProductError as err:
-        print(f"error: {args.domain} MCP server not started: {err}", file=sys.stderr)
-        return 2
-    failing = sorted(pid for pid, report in reports.items() if not report.passed)
-    log.info(
-        "refreshed %d products in %.2fs%s",
-        len(reports),
-        time.perf_counter() - began,
-        f"; below contract: {failing}" if failing else "",
+    parser.add_argument(
+        "--data-dir", type=Path, help="this domain's store directory (default: under MESH_DATA_DIR)"
     )
-    app = server.streamable_http_app(host=args.host)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower(), access_log=False)
+    parser.add_argument("--nats-url", help="NATS server for refresh requests (none: refresh only at start)")
+    parser.add_argument("--no-audit", action="store_true", help="do not record refreshes in the audit ledger")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level, format=f"%(asctime)s {args.domain} %(levelname)s %(message)s"
+    )
+    configure_tracing(
+        f"mcp-{args.domain}",
+        span_store=settings.span_store if settings.local_traces else None,
+        otlp_endpoint=settings.otlp_endpoint,
+        resource_attributes={"mesh.domain": args.domain},
+    )
+    exit_on_sigterm()
+    try:
+        return serve(args, settings)
+    finally:
+        shutdown_tracing()
+
+
+def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
+    """Refresh, then serve until SIGTERM; exit 2 with the reason when the domain cannot start."""
+    ledger: Ledger | None = None
+    try:
+        spec = domain_spec(args.domain)
+        store = DomainStore((args.data_dir or settings.domain_dir(args.domain)) / f"{args.domain}.sqlite")
+        ledger = None if args.no_audit else open_ledger(settings)
+        service = DomainService(spec, store, generate_world(settings.seed, settings.scenario), ledger)
+        reply = asyncio.run(service.refresh(startup_request(args.domain)))
+        if reply.error is not None:
+            print(f"error: {args.domain} MCP server not started: {reply.error}", file=sys.stderr)
+            return 2
+        failing = [p.product_id for p in reply.products if not p.passed]
+        log.info(
+            "refreshed %d products in %.2fs%s",
+            len(reply.products),
+            reply.seconds,
+            f"; below contract: {failing}" if failing else "",
+        )
+        app = service_app(service, host=args.host, nats_url=args.nats_url)
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False
+        )
+    except (DataProductError, AuditError) as error:
+        print(f"error: {args.domain} MCP server not started: {error}", file=sys.stderr)
+        return 2
+    finally:
+        if ledger is not None:
+            ledger.close()
     return 0
 
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
 import time
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import nats
 import typer
+from opentelemetry import trace as otel_trace
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
@@ -27,7 +32,8 @@ from mesh.audit import (
     render_verify,
 )
 from mesh.catalog import Catalog, read_catalog, render_catalog
-from mesh.settings import MeshSettings, load_settings
+from mesh.dataproducts import RefreshReply, request_refresh
+from mesh.settings import DOMAINS, MeshSettings, load_settings
 from mesh.supervisor import (
     ComponentDiedError,
     MeshState,
@@ -37,6 +43,14 @@ from mesh.supervisor import (
     probe_ready,
     read_live_state,
     run_embedded,
+)
+from mesh.tracing import (
+    TRACER_NAME,
+    DecisionResolver,
+    configure_tracing,
+    recent_traces_command,
+    shutdown_tracing,
+    trace_command,
 )
 
 app = typer.Typer(
@@ -161,13 +175,9 @@ def catalog(
     Exit 2: some domain could not be read (named in the output).
     """
     settings = _settings(ctx)
-    try:
-        state = read_live_state(settings.state_file)
-    except StateFileError as error:
-        _fail(str(error), EXIT_NOT_RUNNING)
-    if state is None or not state.components:
-        _fail(f"no mesh running from {settings.data_dir}; start one with `mesh up`", EXIT_NOT_RUNNING)
-    found = asyncio.run(read_catalog(state.mcp_endpoints))
+    state = _running_state(settings)
+    with _traced(settings, "catalog"):
+        found = asyncio.run(read_catalog(state.mcp_endpoints))
     _print_catalog(found, as_json=as_json)
     raise typer.Exit(EXIT_NOT_READY if found.unreachable else 0)
 
@@ -181,7 +191,130 @@ def demo(ctx: typer.Context) -> None:
     """
     settings = _settings(ctx)
     _configure_logging(settings.log_level)
-    raise typer.Exit(asyncio.run(_demo(settings)))
+    with _traced(settings, "demo"):
+        code = asyncio.run(_demo(settings))
+    raise typer.Exit(code)
+
+
+@app.command("refresh")
+def refresh_command(
+    ctx: typer.Context,
+    domains: Annotated[
+        list[str] | None, typer.Argument(help="Domains to refresh (default: all five).", show_default=False)
+    ] = None,
+) -> None:
+    """Refresh data products now, as one audited decision.
+
+    Each domain's MCP server is asked over NATS to derive its products again, check them against
+    their contracts and record the refresh in the audit ledger; the fresh quality is then read back
+    over MCP. Exit 0: every domain refreshed. Exit 1: no mesh runs, or a domain failed (named).
+    """
+    settings = _settings(ctx)
+    unknown = sorted(set(domains or ()) - set(DOMAINS))
+    if unknown:
+        _fail(f"unknown domain(s) {unknown}; known: {list(DOMAINS)}", EXIT_BAD_SETTINGS)
+    state = _running_state(settings)
+    chosen = [d for d in DOMAINS if d in domains] if domains else list(DOMAINS)
+    decision_id = f"refresh-{uuid.uuid4().hex[:12]}"
+    with _traced(settings, "refresh", {"mesh.decision_id": decision_id}):
+        replies, found = asyncio.run(_refresh(state, chosen, decision_id))
+    failed = [reply for reply in replies if reply.error is not None]
+    console.print(render_catalog(found))
+    for reply in failed:
+        err_console.print(Text(f"error: {reply.domain}: {reply.error}", style="red"), soft_wrap=True)
+    refreshed = [reply for reply in replies if reply.error is None]
+    console.print(
+        f"decision {decision_id}: {len(refreshed)} domain(s) refreshed, recorded at audit seq "
+        f"{', '.join(str(r.audit_seq) for r in refreshed) or '-'}",
+        highlight=False,
+    )
+    console.print(f"look next: mesh audit show {decision_id}   mesh trace {decision_id}", style="dim")
+    raise typer.Exit(1 if failed or found.unreachable else 0)
+
+
+async def _refresh(
+    state: MeshState, domains: list[str], decision_id: str
+) -> tuple[list[RefreshReply], Catalog]:
+    if state.nats_endpoint is None:
+        _fail("the running mesh has no NATS server", EXIT_NOT_RUNNING)
+    connection = await nats.connect(state.nats_endpoint, name="mesh-cli", connect_timeout=5)
+    try:
+        replies = await request_refresh(connection, domains, decision_id=decision_id, requested_by="mesh-cli")
+    finally:
+        await connection.drain()
+    found = await read_catalog({domain: state.mcp_endpoints[domain] for domain in domains})
+    return replies, found
+
+
+@app.command("trace")
+def trace_command_(
+    ctx: typer.Context,
+    target: Annotated[
+        str | None,
+        typer.Argument(help="A trace id (32 hex digits) or a decision id; omit to list recent traces."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a tree or table.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many recent traces to list.")] = 20,
+) -> None:
+    """Show the span tree of a trace, or of every trace of a decision, across processes.
+
+    Without an argument, list recent traces. Exit 0: shown. Exit 1: unknown trace or decision,
+    or nothing traced yet.
+    """
+    settings = _settings(ctx)
+    if target is None:
+        raise typer.Exit(
+            recent_traces_command(
+                span_store=settings.span_store,
+                limit=limit,
+                console=console,
+                err_console=err_console,
+                as_json=as_json,
+            )
+        )
+    with contextlib.ExitStack() as stack:
+        resolve_decision: DecisionResolver | None = None
+        if settings.audit_backend != "sqlite" or settings.audit_path.exists():
+            try:
+                resolve_decision = stack.enter_context(open_audit_log(settings)).trace_ids
+            except AuditError as error:
+                err_console.print(f"warning: decision ids cannot be looked up: {error}", style="yellow")
+        code = trace_command(
+            target,
+            span_store=settings.span_store,
+            resolve_decision=resolve_decision,
+            console=console,
+            err_console=err_console,
+            as_json=as_json,
+        )
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _traced(settings: MeshSettings, command: str, attributes: dict[str, str] | None = None) -> Iterator[None]:
+    """Trace one CLI command as the root span of its own trace; spans are flushed at the end."""
+    configure_tracing(
+        "mesh-cli",
+        span_store=settings.span_store if settings.local_traces else None,
+        otlp_endpoint=settings.otlp_endpoint,
+    )
+    try:
+        with otel_trace.get_tracer(TRACER_NAME).start_as_current_span(
+            f"mesh {command}", attributes=attributes
+        ):
+            yield
+    finally:
+        shutdown_tracing()
+
+
+def _running_state(settings: MeshSettings) -> MeshState:
+    try:
+        state = read_live_state(settings.state_file)
+    except StateFileError as error:
+        _fail(str(error), EXIT_NOT_RUNNING)
+    if state is None or not state.components:
+        _fail(f"no mesh running from {settings.data_dir}; start one with `mesh up`", EXIT_NOT_RUNNING)
+    return state
 
 
 audit_app = typer.Typer(help="Read and verify the tamper-evident audit ledger.", no_args_is_help=True)

@@ -60,6 +60,11 @@ class MeshSettings(BaseSettings):
         default=None, description="PostgreSQL connection string for the postgres audit backend"
     )
 
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP collector base URL (Jaeger, Tempo), e.g. http://collector:4318"
+    )
+    local_traces: bool = Field(default=True, description="keep spans in data_dir/traces for `mesh trace`")
+
     @model_validator(mode="after")
     def _postgres_needs_a_dsn(self) -> MeshSettings:
         if self.audit_backend == "postgres" and self.audit_dsn is None:
@@ -107,6 +112,27 @@ class MeshSettings(BaseSettings):
     @property
     def audit_path(self) -> Path:
         return self.data_dir / "audit" / "ledger.sqlite"
+
+    @property
+    def span_store(self) -> Path:
+        return self.data_dir / "traces" / "spans.sqlite"
+
+    def component_environment(self) -> dict[str, str]:
+        """The settings a component process reads at its own entry point, as MESH_* variables."""
+        environment = {
+            "MESH_DATA_DIR": str(self.data_dir.resolve()),
+            "MESH_SEED": str(self.seed),
+            "MESH_SCENARIO": self.scenario.value,
+            "MESH_HOST": self.host,
+            "MESH_LOG_LEVEL": self.log_level,
+            "MESH_AUDIT_BACKEND": self.audit_backend,
+            "MESH_LOCAL_TRACES": "true" if self.local_traces else "false",
+        }
+        if self.audit_dsn is not None:
+            environment["MESH_AUDIT_DSN"] = self.audit_dsn.get_secret_value()
+        if self.otlp_endpoint is not None:
+            environment["MESH_OTLP_ENDPOINT"] = self.otlp_endpoint
+        return environment
 
     @property
     def key_dir(self) -> Path:

@@ -7,6 +7,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -167,7 +168,7 @@ class LedgerWriter:
                 if attempt == self._retry_attempts:
                     logger.error("audit batch of %d lost after %d attempts: %s", len(rows), attempt, error)
                     failure = LedgerWriteError(str(error), records=len(rows), attempts=attempt)
-                    _settle(batch, [failure] * len(batch))
+                    _settle(batch, [failure for _ in batch])
                     self._seq, self._head = self._backend.head()
                     return
                 logger.warning("audit batch of %d not written (attempt %d): %s", len(rows), attempt, error)
@@ -221,9 +222,12 @@ class LedgerWriter:
         self._checkpointed_at = time.monotonic()
 
 
-def _settle(batch: list[_Item], outcomes: list[Receipt] | list[LedgerWriteError]) -> None:
+Outcome = Receipt | LedgerWriteError
+
+
+def _settle(batch: list[_Item], outcomes: Sequence[Outcome]) -> None:
     """Resolve thread futures here and asyncio futures on their own loops, one call per loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Receipt], object]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Receipt], Outcome]]] = {}
     for item, outcome in zip(batch, outcomes, strict=True):
         if item.loop is None:
             assert isinstance(item.future, Future)
@@ -241,12 +245,11 @@ def _settle(batch: list[_Item], outcomes: list[Receipt] | list[LedgerWriteError]
             logger.warning("audit receipts for %d record(s) had no event loop to go to", len(pairs))
 
 
-def _settle_on_loop(pairs: list[tuple[asyncio.Future[Receipt], object]]) -> None:
+def _settle_on_loop(pairs: list[tuple[asyncio.Future[Receipt], Outcome]]) -> None:
     for future, outcome in pairs:
         if future.cancelled():
             continue
         if isinstance(outcome, Receipt):
             future.set_result(outcome)
         else:
-            assert isinstance(outcome, BaseException)
             future.set_exception(outcome)

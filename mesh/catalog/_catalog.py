@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mesh.dataproducts import DataProductContract, QualityReport
+from mesh.tracing import traced_mcp_transport
 
 MCPTarget = str | MCPServer
 """A streamable-HTTP URL, or (in tests) a server object for the in-memory transport."""
@@ -61,7 +62,7 @@ async def read_catalog(targets: Mapping[str, MCPTarget], *, per_domain_seconds: 
 
 
 async def _read_domain(domain: str, target: MCPTarget) -> list[CatalogEntry]:
-    async with Client(target) as client:
+    async with Client(traced_mcp_transport(target) if isinstance(target, str) else target) as client:
         result = await client.read_resource(f"catalog://{domain}")
     content = result.contents[0]
     if not isinstance(content, TextResourceContents):

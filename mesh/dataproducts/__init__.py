@@ -1,5 +1,6 @@
 """Data products: contracts, their validation, and quality reports against them."""
 
+from ._client import request_refresh
 from ._contract import (
     CONTRACT_FORMAT,
     DataProductContract,
@@ -10,6 +11,7 @@ from ._contract import (
 )
 from ._errors import ContractError, DataProductError
 from ._quality import QualityCheck, QualityReport, assess_quality
+from ._refresh import ProductRefresh, RefreshReply, RefreshRequest, refresh_subject
 
 __all__ = [
     "CONTRACT_FORMAT",
@@ -17,10 +19,15 @@ __all__ = [
     "DataProductContract",
     "DataProductError",
     "Lineage",
+    "ProductRefresh",
     "QualityCheck",
     "QualityReport",
     "QualityTargets",
+    "RefreshReply",
+    "RefreshRequest",
     "assess_quality",
     "load_contract",
     "load_contracts",
+    "refresh_subject",
+    "request_refresh",
 ]

@@ -113,16 +113,14 @@ def embedded_components(settings: MeshSettings) -> list[ComponentSpec]:
                 str(port),
                 "--data-dir",
                 str(settings.domain_dir(domain)),
-                "--seed",
-                str(settings.seed),
-                "--scenario",
-                settings.scenario.value,
+                "--nats-url",
+                f"nats://{address}:{nats_port}",
             ),
             endpoint=f"http://{address}:{port}/mcp",
             health_url=f"http://{address}:{port}/healthz",
             ports=(port,),
             host=host,
-            env={"PYTHONUNBUFFERED": "1"},
+            env={"PYTHONUNBUFFERED": "1", **settings.component_environment()},
         )
         for domain, port in zip(DOMAINS, mcp_ports, strict=True)
     ]

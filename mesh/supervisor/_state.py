@@ -42,6 +42,10 @@ class MeshState(BaseModel):
     components: tuple[ComponentState, ...] = ()
 
     @property
+    def nats_endpoint(self) -> str | None:
+        return next((c.endpoint for c in self.components if c.kind == "nats"), None)
+
+    @property
     def mcp_endpoints(self) -> dict[str, str]:
         """Streamable-HTTP endpoint of each domain's MCP server, by domain."""
         return {c.name.removeprefix("mcp-"): c.endpoint for c in self.components if c.kind == "mcp"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -133,6 +134,8 @@ def test_mesh_up_serves_every_domain_over_streamable_http_and_stops_on_sigterm(t
         assert catalog["unreachable"] == {}
         assert len(catalog["products"]) == sum(products.values())
 
+        decision_id = _refresh_and_trace(data_dir)
+
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=BOUND)
     finally:
@@ -140,9 +143,70 @@ def test_mesh_up_serves_every_domain_over_streamable_http_and_stops_on_sigterm(t
 
     assert process.returncode == 0, stderr
     assert "mesh stopped" in stdout
+    verified = subprocess.run(
+        _mesh(data_dir, "audit", "verify"),
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert "ledger intact" in verified.stdout
+    shown = subprocess.run(
+        _mesh(data_dir, "audit", "show", decision_id),
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.count("dataproduct.refresh") >= 2
     assert not (data_dir / "run" / "state.json").exists()
     assert {c.pid: live_group_members(c.pid) for c in state.components if live_group_members(c.pid)} == {}
     assert processes_mentioning(data_dir) == []
+
+
+def _refresh_and_trace(data_dir: Path) -> str:
+    """`mesh refresh demand logistics`, then its trace must cross processes over NATS and HTTP."""
+    refreshed = subprocess.run(
+        _mesh(data_dir, "refresh", "demand", "logistics"),
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+        check=False,
+    )
+    assert refreshed.returncode == 0, refreshed.stdout + refreshed.stderr
+    decision_id = re.search(r"decision (refresh-[0-9a-f]+): 2 domain\(s\) refreshed", refreshed.stdout)
+    assert decision_id is not None, refreshed.stdout
+    deadline = time.monotonic() + 30
+    spans: list[dict[str, object]] = []
+    while time.monotonic() < deadline:  # servers export spans in batches about a second apart
+        traced = subprocess.run(
+            _mesh(data_dir, "trace", decision_id[1], "--json"),
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            timeout=BOUND,
+            check=False,
+        )
+        if traced.returncode == 0:
+            spans = [span for t in json.loads(traced.stdout)["traces"] for span in t["spans"]]
+            if {"mcp-demand", "mcp-logistics"} <= {s["service"] for s in spans if s["kind"] == "SERVER"}:
+                break
+        time.sleep(0.5)
+    by_id = {span["span_id"]: span for span in spans}
+    consumers = [
+        s for s in spans if s["kind"] == "CONSUMER" and s["name"].startswith("process mesh.dataproducts.")
+    ]
+    http_servers = [s for s in spans if s["kind"] == "SERVER" and s["name"] == "POST /mcp"]
+    assert {s["service"] for s in consumers} == {"mcp-demand", "mcp-logistics"}, spans
+    assert all(by_id[s["parent_span_id"]]["service"] == "mesh-cli" for s in consumers)  # over NATS
+    assert {s["service"] for s in http_servers} >= {"mcp-demand", "mcp-logistics"}
+    assert len({s["pid"] for s in spans}) == 3
+    return decision_id[1]
 
 
 def test_mesh_demo_prints_every_domains_catalog_with_quality_and_exits_0(tmp_path: Path) -> None:

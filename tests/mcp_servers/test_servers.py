@@ -12,9 +12,9 @@ from mcp import Client, MCPError
 from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, TextResourceContents
 
 from mcp_servers import DomainStore, domain_spec, refresh
-from mcp_servers.__main__ import main as run_server
+from mcp_servers.__main__ import parse_arguments, serve
 from mesh.dataproducts import ContractError
-from mesh.settings import DOMAINS
+from mesh.settings import DOMAINS, MeshSettings
 from mesh.world import generate_world
 
 from .conftest import BuiltServer
@@ -187,7 +187,8 @@ def test_broken_contract_stops_only_that_server_naming_file_and_field(
     assert caught.value.field == "key"
 
     monkeypatch.setattr("mcp_servers.__main__.domain_spec", lambda _: broken)
-    code = run_server(["logistics", "--port", "1", "--data-dir", str(tmp_path)])
+    arguments = parse_arguments(["logistics", "--port", "1", "--no-audit"])
+    code = serve(arguments, MeshSettings(data_dir=tmp_path))
     err = capsys.readouterr().err
     assert code == 2
     assert "lanes.json" in err

@@ -1,6 +1,6 @@
 """A stand-in component for supervisor tests: serves GET /healthz, and misbehaves on request.
 
-Accepts the argv of `python -m mcp_servers` (domain, --host, --port, --data-dir, --seed, --scenario)
+Accepts the argv of `python -m mcp_servers` (domain, --host, --port, --data-dir, --nats-url)
 plus flags to die at start, be slow, die later, ignore SIGTERM or leave a grandchild behind.
 """
 
@@ -40,8 +40,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--data-dir")
-    parser.add_argument("--seed")
-    parser.add_argument("--scenario")
+    parser.add_argument("--nats-url")
     parser.add_argument("--noise", type=int, default=0, help="print this many numbered lines first")
     parser.add_argument("--die-at-start", type=int, metavar="CODE")
     parser.add_argument("--slow", type=float, default=0.0, help="seconds before listening")

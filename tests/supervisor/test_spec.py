@@ -49,11 +49,12 @@ def test_embedded_components_are_nats_then_one_mcp_server_per_domain(tmp_path: P
             str(port),
             "--data-dir",
             str(tmp_path / "domains" / domain),
-            "--seed",
-            "11",
-            "--scenario",
-            "disruption",
+            "--nats-url",
+            f"nats://127.0.0.1:{client_port}",
         )
+        assert server.env["MESH_SEED"] == "11"
+        assert server.env["MESH_SCENARIO"] == "disruption"
+        assert server.env["MESH_DATA_DIR"] == str(tmp_path.resolve())
         assert server.endpoint == f"http://127.0.0.1:{port}/mcp"
         assert server.health_url == f"http://127.0.0.1:{port}/healthz"
 

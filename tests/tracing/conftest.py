@@ -35,6 +35,14 @@ class RecordingProvider:
     def spans(self, name: str | None = None) -> list[ReadableSpan]:
         return [span for span in self.exporter.get_finished_spans() if name is None or span.name == name]
 
+    def await_spans(self, count: int, within: float = 5.0) -> list[ReadableSpan]:
+        """The finished spans once there are `count` of them: a server span ends after the client
+        already has its response, so a test must wait for it (bounded, then it fails)."""
+        deadline = time.monotonic() + within
+        while len(spans := self.spans()) < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return spans
+
 
 def span_ids(span: ReadableSpan) -> tuple[str, str, str | None]:
     """(trace id, span id, parent span id) in the store's hex form."""

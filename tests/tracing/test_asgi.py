@@ -87,7 +87,7 @@ async def test_server_span_is_a_child_of_the_client_span_through_traceparent(
             response = await client.post(f"{base_url}/hello", content=b"x")
     assert response.status_code == 200
 
-    (server_span,) = server_spans.spans()
+    (server_span,) = server_spans.await_spans(1)
     caller_trace, caller_id, _ = span_ids(recording.spans("caller")[0])
     server_trace, _, server_parent = span_ids(server_span)
     assert (server_trace, server_parent) == (caller_trace, caller_id)
@@ -108,7 +108,7 @@ async def test_without_traceparent_the_server_span_starts_a_new_trace(
     base_url, server_spans, _ = http
     async with httpx.AsyncClient(trust_env=False) as client:
         await client.get(f"{base_url}/hello")
-    (server_span,) = server_spans.spans()
+    (server_span,) = server_spans.await_spans(1)
     assert server_span.parent is None
 
 
@@ -135,7 +135,7 @@ async def test_streaming_response_span_ends_after_the_last_chunk(
         body = b"".join([chunk async for chunk in response.aiter_bytes()])
     assert body.count(b"data:") == CHUNKS
 
-    (server_span,) = server_spans.spans()
+    (server_span,) = server_spans.await_spans(1)
     assert server_span.end_time is not None
     assert server_span.start_time is not None
     assert server_span.end_time >= clock.last_chunk_ns

@@ -12,6 +12,7 @@ from mesh.audit._errors import (
     LedgerWriteError,
     ReadOnlyQueryError,
     SigningKeyError,
+    StaleHeadError,
 )
 from mesh.audit._ledger import AuditLog, Ledger, LedgerEntry
 from mesh.audit._record import (
@@ -57,6 +58,7 @@ __all__ = [
     "Receipt",
     "SQLiteBackend",
     "SigningKeyError",
+    "StaleHeadError",
     "Status",
     "StoredRecord",
     "VerifyReport",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import starmap
 from typing import Any
 
@@ -13,7 +14,7 @@ from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from mesh.audit._backend import GENESIS_HASH, Checkpoint, StoredRecord
-from mesh.audit._errors import AuditError, ReadOnlyQueryError
+from mesh.audit._errors import AuditError, ReadOnlyQueryError, StaleHeadError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_records (
@@ -40,8 +41,11 @@ $$;
 """
 _TABLES = ("audit_records", "audit_checkpoints")
 _GUARDS = {
-    f"{table}_no_{name}": f"CREATE TRIGGER {table}_no_{name} BEFORE {events} ON {table} "
-    f"FOR EACH {level} EXECUTE FUNCTION audit_refuse_change()"
+    f"{table}_no_{name}": (
+        table,
+        f"CREATE TRIGGER {table}_no_{name} BEFORE {events} ON {table} "
+        f"FOR EACH {level} EXECUTE FUNCTION audit_refuse_change()",
+    )
     for table in _TABLES
     for name, events, level in (
         ("update_delete", "UPDATE OR DELETE", "ROW"),
@@ -49,6 +53,7 @@ _GUARDS = {
     )
 }
 _SCHEMA_LOCK = 0x6D657368_61756474  # pg_advisory_xact_lock key: b"meshaudt"
+_APPEND_LOCK = 0x6D657368_61707064  # b"meshappd": one appending transaction at a time, mesh-wide
 _RECORD_COLUMNS = "seq, recorded_at, decision_id, body, prev_hash, hash"
 _COPY_RECORDS = f"COPY audit_records ({_RECORD_COLUMNS}) FROM STDIN (FORMAT BINARY)"
 _COPY_TYPES = ("int8", "text", "text", "text", "text", "text")
@@ -60,29 +65,30 @@ _WORD = re.compile(r"[A-Za-z_]*")
 
 
 class PostgresConnectionError(AuditError):
-    """The ledger's PostgreSQL server could not be reached or refused the connection."""
+    """The ledger's PostgreSQL server could not be reached, refused the connection, or dropped it."""
 
     def __init__(self, host: str, port: str, reason: str) -> None:
-        super().__init__(f"cannot connect to the audit ledger's PostgreSQL at {host}:{port}: {reason}")
+        super().__init__(f"no connection to the audit ledger's PostgreSQL at {host}:{port}: {reason}")
         self.host = host
         self.port = port
         self.reason = reason
 
 
 class PostgresBackend:
-    """`LedgerBackend` over a PostgreSQL database (14 or newer), given a libpq DSN.
+    """`LedgerBackend` over a PostgreSQL database given by a libpq DSN (tested on PostgreSQL 15).
 
-    One connection (autocommit; opened by `open()`, reopened when broken) serves the writer and the
-    readers; `append` runs a binary COPY in one transaction, so a batch is committed whole or not at
-    all, as durably as the server's `synchronous_commit` makes it (`off` is raised to `on` for this
-    session). `iter_records` pages by seq (keyset), holding no transaction between pages.
+    One connection (autocommit; opened by `open()`, reopened on the next call after it broke) serves
+    every method but `query`. `append` is one binary COPY in one transaction: the batch commits whole
+    or not at all (a duplicate seq raises `psycopg.errors.UniqueViolation`), as durably as the
+    server's `synchronous_commit` makes it; `off` is raised to `on` for this connection.
+    `iter_records` reads pages by primary key (`seq > last`), holding no transaction between pages.
+    Connection failures raise `PostgresConnectionError` naming host and port, never the DSN.
 
-    `query` uses a second connection whose every statement runs alone (the extended protocol refuses
-    several at once) inside a READ ONLY transaction that is always rolled back, under a statement
-    timeout. That guards against accidents, not against a hostile caller holding a superuser DSN:
-    the read-only transaction does not stop, for example, `COPY ... TO` a server file, so give
-    untrusted callers a `query_dsn` whose role may only read (e.g. a member of `pg_read_all_data`).
-    Placeholders in `query` are psycopg's (`%s`), not SQLite's `?`.
+    `query` opens a connection per call and runs the statement alone (extended protocol) in a READ
+    ONLY transaction that is then rolled back, under `query_timeout`. That stops accidents, not a
+    hostile caller with a superuser DSN (who can, say, `SELECT lo_export(...)` to a server file):
+    give untrusted readers a `query_dsn` whose role may only read (e.g. `pg_read_all_data`).
+    Placeholders are psycopg's (`%s`), not SQLite's `?`.
     """
 
     name = "postgres"
@@ -96,6 +102,7 @@ class PostgresBackend:
         connect_timeout: int = 10,
     ) -> None:
         self._dsn = dsn
+        self._where = _address(dsn)
         self._query_dsn = query_dsn or dsn
         self._query_timeout_ms = max(1, round(query_timeout * 1000))
         self._connect_timeout = max(2, connect_timeout)
@@ -103,20 +110,27 @@ class PostgresBackend:
         self._open = False
 
     def open(self) -> None:
+        """Create what is missing, and put back guards that were dropped or disabled. The guards fire
+        always, even under `session_replication_role = replica`."""
         self._open = True
-        db = self._conn
-        with db.transaction():
-            db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            db.execute(_SCHEMA)
-            present = {
-                name
-                for (name,) in db.execute(
-                    "SELECT tgname FROM pg_trigger WHERE tgrelid = ANY(%s::regclass[])", (list(_TABLES),)
-                )
-            }
-            for name, create in _GUARDS.items():
-                if name not in present:
-                    db.execute(create)
+        try:
+            with self._connection_lost(), self._conn.transaction() as transaction:
+                self._create_schema(transaction.connection)
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def _create_schema(db: psycopg.Connection[tuple[Any, ...]]) -> None:
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        db.execute(_SCHEMA)
+        triggers = "SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = ANY(%s::regclass[])"
+        present = dict(db.execute(triggers, (list(_TABLES),)).fetchall())
+        for name, (table, create) in _GUARDS.items():
+            if name not in present:
+                db.execute(create)
+            if present.get(name) != "A":
+                db.execute(f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}")
 
     def close(self) -> None:
         if self._db is not None:
@@ -154,37 +168,61 @@ class PostgresBackend:
         try:
             return psycopg.connect(conninfo, autocommit=True)
         except psycopg.OperationalError as error:
-            host, port = _address(given)
-            raise PostgresConnectionError(host, port, str(error).strip()) from None
+            raise PostgresConnectionError(*_address(dsn), str(error).strip()) from error
+
+    @contextmanager
+    def _connection_lost(self) -> Iterator[None]:
+        """A failure that broke the writer's connection becomes `PostgresConnectionError`."""
+        try:
+            yield
+        except psycopg.OperationalError as error:
+            if self._db is None or not self._db.broken:
+                raise
+            raise PostgresConnectionError(*self._where, str(error).strip()) from error
+
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._connection_lost():
+            return self._conn.execute(query, params).fetchall()
 
     def head(self) -> tuple[int, str]:
-        row = self._conn.execute("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1").fetchone()
-        return (0, GENESIS_HASH) if row is None else (row[0], row[1])
+        rows = self._rows("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1")
+        return (rows[0][0], rows[0][1]) if rows else (0, GENESIS_HASH)
 
     def append(self, records: Sequence[StoredRecord]) -> None:
         if not records:
             return
-        db = self._conn
-        with db.transaction(), db.cursor() as cursor, cursor.copy(_COPY_RECORDS) as copy:
-            copy.set_types(_COPY_TYPES)
-            write_row = copy.write_row
-            for r in records:
-                write_row((r.seq, r.recorded_at, r.decision_id, r.body, r.prev_hash, r.hash))
+        with self._connection_lost():
+            db = self._conn
+            with db.transaction(), db.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
+                row = cursor.execute(
+                    "SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                head = (0, GENESIS_HASH) if row is None else (row[0], row[1])
+                expected = (records[0].seq - 1, records[0].prev_hash)
+                if head != expected:
+                    raise StaleHeadError(expected, head)
+                with cursor.copy(_COPY_RECORDS) as copy:
+                    copy.set_types(_COPY_TYPES)
+                    write_row = copy.write_row
+                    for r in records:
+                        write_row((r.seq, r.recorded_at, r.decision_id, r.body, r.prev_hash, r.hash))
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         c = checkpoint
-        self._conn.execute(
-            "INSERT INTO audit_checkpoints (seq, head_hash, signed_at, key_id, signature) "
-            "VALUES (%s, %s, %s, %s, %s)",
-            (c.seq, c.head_hash, c.signed_at, c.key_id, c.signature),
-        )
+        with self._connection_lost():
+            self._conn.execute(
+                "INSERT INTO audit_checkpoints (seq, head_hash, signed_at, key_id, signature) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (seq) DO NOTHING",
+                (c.seq, c.head_hash, c.signed_at, c.key_id, c.signature),
+            )
 
     def iter_records(self, after_seq: int = 0, batch_size: int = 10_000) -> Iterator[StoredRecord]:
         """Pages of `batch_size` records, each read by `seq > last seen` on the primary key index."""
         page = f"SELECT {_RECORD_COLUMNS} FROM audit_records WHERE seq > %s ORDER BY seq LIMIT %s"  # noqa: S608
         last = after_seq
         while True:
-            rows = self._conn.execute(page, (last, batch_size)).fetchall()
+            rows = self._rows(page, (last, max(batch_size, 1)))
             if not rows:
                 return
             yield from starmap(StoredRecord, rows)
@@ -193,23 +231,23 @@ class PostgresBackend:
             last = rows[-1][0]
 
     def checkpoints(self) -> list[Checkpoint]:
-        rows = self._conn.execute(
+        rows = self._rows(
             "SELECT seq, head_hash, signed_at, key_id, signature FROM audit_checkpoints ORDER BY seq"
-        ).fetchall()
+        )
         return list(starmap(Checkpoint, rows))
 
     def records_for(self, decision_id: str) -> list[StoredRecord]:
-        rows = self._conn.execute(
+        rows = self._rows(
             f"SELECT {_RECORD_COLUMNS} FROM audit_records WHERE decision_id = %s ORDER BY seq",  # noqa: S608
             (decision_id,),
-        ).fetchall()
+        )
         return list(starmap(StoredRecord, rows))
 
     def tail(self, limit: int) -> list[StoredRecord]:
-        rows = self._conn.execute(
+        rows = self._rows(
             f"SELECT {_RECORD_COLUMNS} FROM audit_records ORDER BY seq DESC LIMIT %s",  # noqa: S608
             (max(limit, 0),),
-        ).fetchall()
+        )
         return list(starmap(StoredRecord, reversed(rows)))
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -264,7 +302,12 @@ def _message(error: psycopg.Error) -> str:
     return (error.diag.message_primary or str(error)).strip()
 
 
-def _address(params: dict[str, Any]) -> tuple[str, str]:
+def _address(dsn: str) -> tuple[str, str]:
+    """The host and port a DSN names, with libpq's fallbacks; ("?", "?") when it does not parse."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "?", "?"
     host = str(params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "localhost")
     port = str(params.get("port") or os.environ.get("PGPORT") or 5432)
     return host, port

@@ -1,10 +1,22 @@
-"""A realistic audit record for the ledger tests."""
+"""What the ledger tests share: a realistic record, and a ledger store to attack."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
-from mesh.audit import AuditRecord, Caller, DataProductInput, NegotiationStep, PolicyEvaluation
+from mesh.audit import (
+    AuditLog,
+    AuditRecord,
+    Caller,
+    DataProductInput,
+    Ledger,
+    NegotiationStep,
+    PolicyEvaluation,
+)
+from mesh.audit._ledger import BackendFactory
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -37,3 +49,22 @@ def record(decision: str = "dec-1", **changes: object) -> AuditRecord:
         "span_id": "00f067aa0ba902b7",
     }
     return AuditRecord.model_validate(fields | changes)
+
+
+@dataclass
+class LedgerEnv:
+    """A fresh ledger store: how to reach it, and how an attacker with database rights edits it."""
+
+    name: str
+    factory: BackendFactory
+    key_dir: Path
+    attacker_sql: Callable[[str], None]
+    """Runs SQL after dropping the append-only triggers, as someone with full database rights."""
+    guarded_sql: Callable[[str], None]
+    """Runs SQL with the triggers in place (an ordinary writer)."""
+
+    def ledger(self, **options: object) -> Ledger:
+        return Ledger(self.factory, self.key_dir, **options)  # type: ignore[arg-type]
+
+    def log(self) -> AuditLog:
+        return AuditLog(self.factory(), self.key_dir)

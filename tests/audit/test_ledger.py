@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import stat
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -22,27 +21,7 @@ from mesh.audit import (
     load_or_create_signer,
     record_hash,
 )
-from mesh.audit._ledger import BackendFactory
-from tests.audit.records import TRACE_ID, record
-
-
-@dataclass
-class LedgerEnv:
-    """A fresh ledger store: how to reach it, and how an attacker with database rights edits it."""
-
-    name: str
-    factory: BackendFactory
-    key_dir: Path
-    attacker_sql: Callable[[str], None]
-    """Runs SQL after dropping the append-only triggers, as someone with full database rights."""
-    guarded_sql: Callable[[str], None]
-    """Runs SQL with the triggers in place (an ordinary writer)."""
-
-    def ledger(self, **options: object) -> Ledger:
-        return Ledger(self.factory, self.key_dir, **options)  # type: ignore[arg-type]
-
-    def log(self) -> AuditLog:
-        return AuditLog(self.factory(), self.key_dir)
+from tests.audit.records import TRACE_ID, LedgerEnv, record
 
 
 def _sqlite_env(tmp_path: Path) -> LedgerEnv:
@@ -343,7 +322,9 @@ def test_the_signing_key_is_created_private_and_a_readable_one_is_refused(tmp_pa
         load_or_create_signer(key_dir)
 
 
-async def test_an_async_append_that_cannot_be_committed_raises_and_is_not_acknowledged(tmp_path: Path) -> None:
+async def test_an_async_append_that_cannot_be_committed_raises_and_is_not_acknowledged(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "ledger.sqlite"
     flaky = _FailingBackend(SQLiteBackend(path), failures=2)
     factories = iter([lambda: SQLiteBackend(path), lambda: flaky])
@@ -354,3 +335,22 @@ async def test_an_async_append_that_cannot_be_committed_raises_and_is_not_acknow
         assert (await ledger.append(record("kept"))).seq == 1
     finally:
         ledger.close()
+
+
+def test_two_writers_on_one_ledger_keep_one_chain(env: LedgerEnv) -> None:
+    """Two ledgers (as in two processes: gateway and agent) append to the same store at once."""
+    first, second = env.ledger(), env.ledger()
+    try:
+        futures = [
+            ledger.submit(record(f"{name}-{i}"))
+            for i in range(150)
+            for name, ledger in (("gateway", first), ("agent", second))
+        ]
+        assert sorted(f.result(timeout=60).seq for f in futures) == list(range(1, 301))
+    finally:
+        first.close()
+        second.close()
+    with env.log() as log:
+        report = log.verify()
+    assert report.ok, report.problems
+    assert report.records == 300

@@ -228,7 +228,7 @@ def refresh_command(
         f"{', '.join(str(r.audit_seq) for r in refreshed) or '-'}",
         highlight=False,
     )
-    console.print(f"look next: mesh audit show {decision_id}   mesh trace {decision_id}", style="dim")
+    _print_next_steps(settings, decision_id)
     raise typer.Exit(1 if failed or found.unreachable else 0)
 
 
@@ -237,13 +237,17 @@ async def _refresh(
 ) -> tuple[list[RefreshReply], Catalog]:
     if state.nats_endpoint is None:
         _fail("the running mesh has no NATS server", EXIT_NOT_RUNNING)
-    connection = await nats.connect(state.nats_endpoint, name="mesh-cli", connect_timeout=5)
-    try:
-        replies = await request_refresh(connection, domains, decision_id=decision_id, requested_by="mesh-cli")
-    finally:
-        await connection.drain()
+    replies = await _request_refresh(state.nats_endpoint, domains, decision_id)
     found = await read_catalog({domain: state.mcp_endpoints[domain] for domain in domains})
     return replies, found
+
+
+async def _request_refresh(nats_url: str, domains: list[str], decision_id: str) -> list[RefreshReply]:
+    connection = await nats.connect(nats_url, name="mesh-cli", connect_timeout=5)
+    try:
+        return await request_refresh(connection, domains, decision_id=decision_id, requested_by="mesh-cli")
+    finally:
+        await connection.drain()
 
 
 @app.command("trace")
@@ -411,12 +415,40 @@ async def _demo(settings: MeshSettings) -> int:
             _print_components(mesh, settings)
             found = await read_catalog(mesh.state.mcp_endpoints)
             _print_catalog(found, as_json=False)
+            decision_id = f"refresh-{uuid.uuid4().hex[:12]}"
+            console.print(
+                f"\nrefreshing every domain over NATS as decision {decision_id} ...", highlight=False
+            )
+            replies = await _request_refresh(mesh.nats_url, list(DOMAINS), decision_id)
+            for reply in replies:
+                if reply.error is not None:
+                    err_console.print(
+                        Text(f"error: {reply.domain}: {reply.error}", style="red"), soft_wrap=True
+                    )
+                else:
+                    below = sum(not p.passed for p in reply.products)
+                    console.print(
+                        f"  {reply.domain}: {len(reply.products)} products in {reply.seconds:.2f}s, "
+                        f"{below} below contract, audit seq {reply.audit_seq}",
+                        highlight=False,
+                    )
             console.print("stopping ...")
     except SupervisorError as error:
         err_console.print(Text(f"error: {error}", style="red"), soft_wrap=True)
         return 1
-    console.print("mesh stopped")
-    return 1 if found.unreachable else 0
+    console.print(
+        "mesh stopped; the ledger and the traces stay in " + str(settings.data_dir), highlight=False
+    )
+    _print_next_steps(settings, decision_id)
+    failed = found.unreachable or any(reply.error is not None for reply in replies)
+    return 1 if failed else 0
+
+
+def _print_next_steps(settings: MeshSettings, decision_id: str) -> None:
+    mesh = "uv run mesh" + ("" if settings.data_dir == Path(".mesh") else f" --data-dir {settings.data_dir}")
+    console.print("look next:", style="dim")
+    for command in (f"audit show {decision_id}", f"trace {decision_id}", "audit verify"):
+        console.print(f"  {mesh} {command}", style="dim", highlight=False, soft_wrap=True)
 
 
 def _print_catalog(found: Catalog, *, as_json: bool) -> None:

@@ -1,0 +1,146 @@
+"""Tool pinning: each tool definition seen upstream is recorded by hash on first sight; a later
+change of description, schema or annotations is held (not offered, not callable) until approved.
+This is the defence against rug pulls and tool poisoning by a compromised or changed server."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tool_pins (
+    domain TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    pinned_at TEXT NOT NULL,
+    pinned_by TEXT NOT NULL,
+    PRIMARY KEY (domain, tool)
+);
+CREATE TABLE IF NOT EXISTS tool_changes (
+    domain TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (domain, tool, hash)
+);
+"""
+
+_PINNED_FIELDS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations", "_meta")
+
+
+def definition_hash(tool: dict[str, Any]) -> str:
+    """SHA-256 over the fields a client or a model reads of a tool."""
+    pinned = {key: tool.get(key) for key in _PINNED_FIELDS}
+    return hashlib.sha256(json.dumps(pinned, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class HeldChange:
+    domain: str
+    tool: str
+    pinned_hash: str
+    new_hash: str
+
+
+@dataclass
+class Review:
+    """A tool list as upstream sent it, sorted into what may be offered and what is held."""
+
+    offered: list[dict[str, Any]] = field(default_factory=list)
+    newly_pinned: list[str] = field(default_factory=list)
+    held: list[HeldChange] = field(default_factory=list)
+    newly_held: list[HeldChange] = field(default_factory=list)
+
+
+class ToolPins:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+
+    def review(self, domain: str, tools: list[dict[str, Any]]) -> Review:
+        """Pin unknown tools (trust on first use), offer unchanged ones, hold changed ones."""
+        review = Review()
+        now = datetime.now(UTC).isoformat()
+        with self._lock, self._db() as db:
+            for tool in tools:
+                name = str(tool.get("name"))
+                digest = definition_hash(tool)
+                row = db.execute(
+                    "SELECT hash FROM tool_pins WHERE domain = ? AND tool = ?", (domain, name)
+                ).fetchone()
+                if row is None:
+                    db.execute(
+                        "INSERT INTO tool_pins VALUES (?, ?, ?, ?, ?, 'first use')",
+                        (domain, name, digest, json.dumps(tool), now),
+                    )
+                    review.newly_pinned.append(name)
+                    review.offered.append(tool)
+                elif row[0] == digest:
+                    review.offered.append(tool)
+                else:
+                    change = HeldChange(domain, name, row[0], digest)
+                    review.held.append(change)
+                    inserted = db.execute(
+                        "INSERT OR IGNORE INTO tool_changes VALUES (?, ?, ?, ?, ?)",
+                        (domain, name, digest, json.dumps(tool), now),
+                    ).rowcount
+                    if inserted:
+                        review.newly_held.append(change)
+        return review
+
+    def pinned_hash(self, domain: str, tool: str) -> str | None:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT hash FROM tool_pins WHERE domain = ? AND tool = ?", (domain, tool)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def held(self, domain: str, tool: str) -> bool:
+        """Whether the definition upstream serves now differs from the pinned one (a call must wait)."""
+        with self._db() as db:
+            pinned = db.execute(
+                "SELECT hash FROM tool_pins WHERE domain = ? AND tool = ?", (domain, tool)
+            ).fetchone()
+            latest = db.execute(
+                "SELECT hash FROM tool_changes WHERE domain = ? AND tool = ? ORDER BY seen_at DESC LIMIT 1",
+                (domain, tool),
+            ).fetchone()
+        return pinned is not None and latest is not None and latest[0] != pinned[0]
+
+    def approve(self, change: HeldChange, *, by: str) -> None:
+        """Pin the changed definition: it is offered and callable from now on."""
+        with self._lock, self._db() as db:
+            row = db.execute(
+                "SELECT definition FROM tool_changes WHERE domain = ? AND tool = ? AND hash = ?",
+                (change.domain, change.tool, change.new_hash),
+            ).fetchone()
+            if row is None:
+                raise KeyError(f"no held change {change.new_hash[:12]} of {change.domain}.{change.tool}")
+            db.execute(
+                "UPDATE tool_pins SET hash = ?, definition = ?, pinned_at = ?, pinned_by = ? "
+                "WHERE domain = ? AND tool = ?",
+                (change.new_hash, row[0], datetime.now(UTC).isoformat(), by, change.domain, change.tool),
+            )
+            db.execute(
+                "DELETE FROM tool_changes WHERE domain = ? AND tool = ? AND hash = ?",
+                (change.domain, change.tool, change.new_hash),
+            )
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
+            yield db

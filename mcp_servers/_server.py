@@ -1,31 +1,39 @@
-"""What every domain's MCP server shares: refresh, the product resources, query plumbing."""
+"""What every domain's MCP server shares: refresh, the product resources, query and action plumbing."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_jsonable_python
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from mesh.dataproducts import DataProductContract, QualityReport, assess_quality, load_contracts
 from mesh.world import World
 
-from ._store import DomainStore, Window
+from ._actions import ActionEffect, ActionRecord, RowIncrement, RowInsert
+from ._store import DomainStore, Refresh, StoreTransaction, StoreWriteError, Window
 
 SNAPSHOT_ROWS = 1000
 MAX_ROWS = 5000
 
 READ_ONLY = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
-"""Every query tool only reads its domain's own store."""
+"""Every query and quote tool only reads its domain's own store."""
+ACTION = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False
+)
+"""Every action tool adds to its domain's own store (a new row, moved counters), never deletes,
+and does it again when called again."""
 
 Region = Literal["NA", "EU", "APAC"]
 SkuId = Annotated[str, Field(pattern=r"^SKU-\d{2}$", description="SKU id, e.g. SKU-07")]
@@ -54,7 +62,7 @@ class QueryResult(BaseModel):
 
 @dataclass(frozen=True)
 class DomainSpec:
-    """One domain's MCP server: its contracts, how it derives its products, and its query tools."""
+    """One domain's MCP server: its contracts, how it derives its products, and its tools."""
 
     domain: str
     contracts_dir: Path
@@ -63,8 +71,17 @@ class DomainSpec:
     instructions: str
 
 
+class ProductReader(Protocol):
+    """Rows of a domain's products and the domain clock, inside an action or outside any."""
+
+    @property
+    def as_of(self) -> datetime: ...
+
+    def rows(self, name: str, **equals: Any) -> list[dict[str, Any]]: ...
+
+
 class Products:
-    """A domain's contracts over its store, for resources and query tools."""
+    """A domain's contracts over its store, for resources, query, quote and action tools."""
 
     def __init__(self, contracts: list[DataProductContract], store: DomainStore) -> None:
         self.contracts = {c.name: c for c in contracts}
@@ -78,10 +95,50 @@ class Products:
             raise ResourceNotFoundError(f"no data product {product_id!r} here") from None
 
     def quality(self, product_id: str) -> QualityReport:
+        return self._refreshed(product_id).quality
+
+    @property
+    def as_of(self) -> datetime:
+        """The domain clock: the instant the latest refresh describes (the world's as_of)."""
+        return self.quality(next(iter(self._by_id))).as_of
+
+    def rows(self, name: str, **equals: Any) -> list[dict[str, Any]]:
+        """Rows of one product matching every filter (None ignored), at most MAX_ROWS, in key order."""
+        contract = self.contracts[name]
+        self._refreshed(contract.id)
+        rows, _ = self.store.query(contract, equals=equals, limit=MAX_ROWS)
+        return rows
+
+    @contextmanager
+    def act(self, kind: str, arguments: Mapping[str, Any]) -> Iterator[Action]:
+        """One action tool call as one store transaction (see `DomainStore.transaction`).
+
+        The block reads what it depends on through the `Action` and adds its rows and increments;
+        when it ends, they are logged with `kind` and `arguments` and applied, all committed
+        together. A ToolError (or anything else) raised in the block leaves the store untouched.
+        """
+        with self.store.transaction(self.contracts.values()) as transaction:
+            refresh = transaction.latest_refresh()
+            if refresh is None:
+                raise ToolError("this domain's data products have not been refreshed yet; try again shortly")
+            action = Action(transaction, seq=transaction.next_action_seq(), as_of=refresh.as_of)
+            yield action
+            transaction.record_action(
+                ActionRecord(
+                    seq=action.seq,
+                    kind=kind,
+                    world=refresh.source,
+                    taken_at=datetime.now(UTC),
+                    arguments=to_jsonable_python(arguments),
+                    effect=action.effect,
+                )
+            )
+
+    def _refreshed(self, product_id: str) -> Refresh:
         refresh = self.store.last_refresh(product_id)
         if refresh is None:
             raise ResourceNotFoundError(f"data product {product_id!r} has not been refreshed yet")
-        return refresh.quality
+        return refresh
 
     def query(
         self,
@@ -112,6 +169,46 @@ class Products:
         )
 
 
+class Action:
+    """An action in progress (made by `Products.act`): reads under the store's write lock, and the
+    rows it will add and counters it will move when its block ends."""
+
+    def __init__(self, transaction: StoreTransaction, *, seq: int, as_of: datetime) -> None:
+        self._transaction = transaction
+        self.seq = seq
+        """This action's place in the domain's log; number the ids it creates with it."""
+        self.as_of = as_of
+        self._inserts: list[RowInsert] = []
+        self._increments: list[RowIncrement] = []
+
+    def rows(self, name: str, **equals: Any) -> list[dict[str, Any]]:
+        return self._transaction.rows(name, equals)
+
+    def insert(self, product: str, row: dict[str, Any]) -> None:
+        self._inserts.append(RowInsert(product=product, row=row))
+
+    def increment(self, product: str, key: dict[str, Any], **deltas: int | float) -> None:
+        self._increments.append(RowIncrement(product=product, key=key, deltas=deltas))
+
+    @property
+    def effect(self) -> ActionEffect:
+        return ActionEffect(inserts=self._inserts, increments=self._increments)
+
+
+def utc_text(moment: datetime) -> str:
+    """A UTC instant as products store it: `2026-02-02T00:00:00Z` (naive means UTC)."""
+    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def world_source(world: World) -> str:
+    """How a refresh names the world it came from; actions are tied to it."""
+    return f"world seed={world.seed} scenario={world.scenario}"
+
+
 def _as_field_text(contract: DataProductContract, moment: datetime | date | None) -> str | None:
     """Render a window bound the way the product stores its time field, so text order is time order."""
     if moment is None or contract.time_field is None:
@@ -120,29 +217,44 @@ def _as_field_text(contract: DataProductContract, moment: datetime | date | None
         return (moment.date() if isinstance(moment, datetime) else moment).isoformat()
     if not isinstance(moment, datetime):
         moment = datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_text(moment)
 
 
 def refresh(spec: DomainSpec, store: DomainStore, world: World) -> dict[str, QualityReport]:
-    """Derive every product from the world, check its quality, and replace the store's contents.
+    """Derive every product from the world, apply the actions taken in that world, check each
+    product's quality, and replace the store's contents, all in one transaction.
 
     Products whose rows are missing from `derive` stop the refresh: a contract with no data is
-    a defect of the domain, not something to serve quietly.
+    a defect of the domain, not something to serve quietly. So does a logged action that no longer
+    applies to the world it was taken in. Actions taken in another world (seed or scenario) stay in
+    the log, unapplied, until the store is refreshed from that world again.
     """
     contracts = load_contracts(spec.contracts_dir, owner=spec.domain)
     derived = spec.derive(world)
     missing = sorted(c.name for c in contracts if c.name not in derived)
     if missing:
         raise RuntimeError(f"{spec.domain}: no rows derived for contracted products {missing}")
+    source = world_source(world)
     refreshed_at = datetime.now(UTC)
-    rows_by_contract = [(c, derived[c.name]) for c in contracts]
-    reports = {
-        c.id: assess_quality(c, rows, as_of=world.as_of, refreshed_at=refreshed_at)
-        for c, rows in rows_by_contract
-    }
-    store.replace(rows_by_contract, reports, source=f"world seed={world.seed} scenario={world.scenario}")
+    with store.transaction(contracts) as transaction:
+        actions = transaction.actions(world=source)
+        for contract in contracts:
+            transaction.replace_rows(contract.name, derived[contract.name])
+        for action in actions:
+            try:
+                transaction.apply(action.effect)
+            except StoreWriteError as error:
+                raise RuntimeError(
+                    f"{spec.domain}: logged action {action.seq} ({action.kind}) no longer applies to "
+                    f"{source}: {error}"
+                ) from None
+        acted_on = {name for action in actions for name in action.effect.products}
+        reports: dict[str, QualityReport] = {}
+        for contract in contracts:
+            rows = transaction.rows(contract.name) if contract.name in acted_on else derived[contract.name]
+            report = assess_quality(contract, rows, as_of=world.as_of, refreshed_at=refreshed_at)
+            transaction.record_refresh(report, source=source)
+            reports[contract.id] = report
     return reports
 
 

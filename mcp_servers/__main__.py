@@ -10,14 +10,17 @@ import argparse
 import asyncio
 import logging
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
 
 from mcp_servers import DomainStore, domain_spec
+from mcp_servers._server import UpstreamAuth
 from mcp_servers._service import DomainService, service_app, startup_request
 from mesh.audit import AuditError, Ledger, open_ledger
 from mesh.dataproducts import DataProductError
+from mesh.identity import TokenVerifier
 from mesh.settings import DOMAINS, MeshSettings, load_settings
 from mesh.tracing import configure_tracing, exit_on_sigterm, shutdown_tracing
 from mesh.world import generate_world
@@ -35,6 +38,10 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--nats-url", help="NATS server for refresh requests (none: refresh only at start)")
     parser.add_argument("--no-audit", action="store_true", help="do not record refreshes in the audit ledger")
+    parser.add_argument(
+        "--issuer",
+        help="accept only this issuer's tokens for the gateway (none: no authentication, tests only)",
+    )
     return parser.parse_args(argv)
 
 
@@ -76,7 +83,9 @@ def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
             reply.seconds,
             f"; below contract: {failing}" if failing else "",
         )
-        app = service_app(service, host=args.host, nats_url=args.nats_url)
+        app = service_app(
+            service, host=args.host, nats_url=args.nats_url, auth=_upstream_auth(args, settings)
+        )
         uvicorn.run(
             app, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False
         )
@@ -87,6 +96,21 @@ def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
         if ledger is not None:
             ledger.close()
     return 0
+
+
+def _upstream_auth(args: argparse.Namespace, settings: MeshSettings) -> UpstreamAuth | None:
+    issuer = settings.oauth_issuer or args.issuer
+    if issuer is None:
+        return None
+    jwks_url = settings.oauth_jwks_url or f"{issuer.rstrip('/')}/oauth/jwks.json"
+    verifier = TokenVerifier.from_jwks_url(
+        issuer=issuer,
+        jwks_url=jwks_url,
+        algorithms=tuple(settings.oauth_algorithms),
+        leeway=timedelta(seconds=settings.oauth_leeway),
+    )
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    return UpstreamAuth(verifier=verifier, issuer=issuer, resource_url=f"http://{host}:{args.port}/mcp")
 
 
 if __name__ == "__main__":

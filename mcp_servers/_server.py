@@ -5,20 +5,22 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
 
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
 from mcp_types import ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 from pydantic_core import to_jsonable_python
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from mesh.dataproducts import DataProductContract, QualityReport, assess_quality, load_contracts
+from mesh.identity import MCPTokenVerifier, TokenVerifier
 from mesh.world import World
 
 from ._actions import ActionEffect, ActionRecord, RowIncrement, RowInsert
@@ -69,6 +71,9 @@ class DomainSpec:
     derive: Derive
     register_tools: Callable[[MCPServer, Products], None]
     instructions: str
+    tool_products: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """The products each tool reads or writes (by name); published in the tool's `_meta` so that
+    the gateway can require each product's access scope. Every tool must be listed."""
 
 
 class ProductReader(Protocol):
@@ -258,14 +263,34 @@ def refresh(spec: DomainSpec, store: DomainStore, world: World) -> dict[str, Qua
     return reports
 
 
-def build_server(spec: DomainSpec, store: DomainStore) -> MCPServer:
-    """The domain's MCP server: catalog, per-product resources, query tools and /healthz."""
+@dataclass(frozen=True)
+class UpstreamAuth:
+    """Only the gateway may call a domain server: tokens from `issuer` for this server's own URL
+    with the gateway's upstream scope; anything else gets the MCP SDK's 401."""
+
+    verifier: TokenVerifier
+    issuer: str
+    resource_url: str
+    required_scope: str = "mcp:upstream"
+
+
+def build_server(spec: DomainSpec, store: DomainStore, *, auth: UpstreamAuth | None = None) -> MCPServer:
+    """The domain's MCP server: catalog, per-product resources, query and action tools, /healthz."""
     products = Products(load_contracts(spec.contracts_dir, owner=spec.domain), store)
     server: MCPServer = MCPServer(
         name=f"mesh-{spec.domain}",
         title=f"{spec.domain.capitalize()} data products",
         instructions=spec.instructions,
         version="0.1.0",
+        token_verifier=MCPTokenVerifier(auth.verifier, audience=auth.resource_url) if auth else None,
+        auth=AuthSettings(
+            issuer_url=AnyHttpUrl(auth.issuer),
+            resource_server_url=AnyHttpUrl(auth.resource_url),
+            validate_token_resource=True,
+            required_scopes=[auth.required_scope],
+        )
+        if auth
+        else None,
     )
 
     @server.resource(
@@ -284,6 +309,7 @@ def build_server(spec: DomainSpec, store: DomainStore) -> MCPServer:
     for contract in products.contracts.values():
         _register_product_resources(server, products, contract)
     spec.register_tools(server, products)
+    _declare_product_access(server, spec, products)
 
     @server.custom_route("/healthz", methods=["GET"], include_in_schema=False)  # type: ignore[untyped-decorator]
     async def healthz(_: Request) -> JSONResponse:
@@ -292,6 +318,22 @@ def build_server(spec: DomainSpec, store: DomainStore) -> MCPServer:
         return JSONResponse(body, status_code=503 if stale else 200)
 
     return server
+
+
+def _declare_product_access(server: MCPServer, spec: DomainSpec, products: Products) -> None:
+    """Put into each tool's `_meta` the products it touches and the scope that takes:
+    `<domain>:write` for an action, else the products' own access scope (`<domain>:read` or a
+    narrower one such as `procurement:compliance:read`)."""
+    for tool in server._tool_manager.list_tools():  # the SDK has no public setter for a tool's meta
+        names = spec.tool_products.get(tool.name)
+        if names is None:
+            raise ValueError(f"{spec.domain}: tool {tool.name!r} does not declare the products it touches")
+        contracts = [products.contracts[name] for name in names]
+        annotations = tool.annotations
+        writes = annotations is not None and annotations.read_only_hint is False
+        scopes = {c.access_scope for c in contracts} - {f"{spec.domain}:read"}
+        scope = f"{spec.domain}:write" if writes else (min(scopes) if scopes else f"{spec.domain}:read")
+        tool.meta = {**(tool.meta or {}), "mesh/products": [c.id for c in contracts], "mesh/scope": scope}
 
 
 def _register_product_resources(server: MCPServer, products: Products, contract: DataProductContract) -> None:

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
-from mcp_servers._server import DomainSpec, build_server, refresh
+from mcp_servers._server import DomainSpec, UpstreamAuth, build_server, refresh
 from mcp_servers._store import DomainStore
 from mesh.audit import AuditRecord, DataProductInput, Ledger, PolicyEvaluation
 from mesh.dataproducts import ProductRefresh, QualityReport, RefreshReply, RefreshRequest, refresh_subject
@@ -145,10 +145,12 @@ def startup_request(domain: str) -> RefreshRequest:
     return RefreshRequest(decision_id=f"refresh-{domain}-{uuid.uuid4().hex[:12]}", requested_by="startup")
 
 
-def service_app(service: DomainService, *, host: str, nats_url: str | None) -> ASGIApp:
+def service_app(
+    service: DomainService, *, host: str, nats_url: str | None, auth: UpstreamAuth | None = None
+) -> ASGIApp:
     """The MCP server's streamable-HTTP app, traced, with the NATS refresh subscription alive for
     as long as the app runs (subscribed at start-up, drained at shutdown)."""
-    mcp_app = build_server(service.spec, service.store).streamable_http_app(host=host)
+    mcp_app = build_server(service.spec, service.store, auth=auth).streamable_http_app(host=host)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:

@@ -33,6 +33,8 @@ from mesh.audit import (
 )
 from mesh.catalog import Catalog, read_catalog, render_catalog
 from mesh.dataproducts import RefreshReply, request_refresh
+from mesh.gateway._client import gateway_targets
+from mesh.identity import IdentityError
 from mesh.settings import DOMAINS, MeshSettings, load_settings
 from mesh.supervisor import (
     ComponentDiedError,
@@ -177,7 +179,7 @@ def catalog(
     settings = _settings(ctx)
     state = _running_state(settings)
     with _traced(settings, "catalog"):
-        found = asyncio.run(read_catalog(state.mcp_endpoints))
+        found = asyncio.run(_catalog_via_gateway(state, settings, list(DOMAINS)))
     _print_catalog(found, as_json=as_json)
     raise typer.Exit(EXIT_NOT_READY if found.unreachable else 0)
 
@@ -217,7 +219,7 @@ def refresh_command(
     chosen = [d for d in DOMAINS if d in domains] if domains else list(DOMAINS)
     decision_id = f"refresh-{uuid.uuid4().hex[:12]}"
     with _traced(settings, "refresh", {"mesh.decision_id": decision_id}):
-        replies, found = asyncio.run(_refresh(state, chosen, decision_id))
+        replies, found = asyncio.run(_refresh(state, settings, chosen, decision_id))
     failed = [reply for reply in replies if reply.error is not None]
     console.print(render_catalog(found))
     for reply in failed:
@@ -233,13 +235,26 @@ def refresh_command(
 
 
 async def _refresh(
-    state: MeshState, domains: list[str], decision_id: str
+    state: MeshState, settings: MeshSettings, domains: list[str], decision_id: str
 ) -> tuple[list[RefreshReply], Catalog]:
     if state.nats_endpoint is None:
         _fail("the running mesh has no NATS server", EXIT_NOT_RUNNING)
     replies = await _request_refresh(state.nats_endpoint, domains, decision_id)
-    found = await read_catalog({domain: state.mcp_endpoints[domain] for domain in domains})
+    found = await _catalog_via_gateway(state, settings, domains)
     return replies, found
+
+
+async def _catalog_via_gateway(state: MeshState, settings: MeshSettings, domains: list[str]) -> Catalog:
+    """Every domain's catalog, read as the `mesh-cli` client through the governance gateway."""
+    if state.gateway_endpoint is None:
+        _fail("the running mesh has no gateway", EXIT_NOT_RUNNING)
+    try:
+        targets = await gateway_targets(
+            state.gateway_endpoint, domains, clients_file=settings.oauth_clients_file, client_id="mesh-cli"
+        )
+    except IdentityError as error:
+        _fail(f"no token from the gateway: {error}", EXIT_NOT_RUNNING)
+    return await read_catalog(targets)
 
 
 async def _request_refresh(nats_url: str, domains: list[str], decision_id: str) -> list[RefreshReply]:
@@ -413,7 +428,7 @@ async def _demo(settings: MeshSettings) -> int:
         async with run_embedded(settings) as mesh:
             console.print(f"mesh ready in {time.perf_counter() - begun:.1f}s", style="green")
             _print_components(mesh, settings)
-            found = await read_catalog(mesh.state.mcp_endpoints)
+            found = await _catalog_via_gateway(mesh.state, settings, list(DOMAINS))
             _print_catalog(found, as_json=False)
             decision_id = f"refresh-{uuid.uuid4().hex[:12]}"
             console.print(

@@ -6,6 +6,7 @@ an optional TOML file (`MESH_CONFIG` or `--config`), then the defaults below.
 
 from __future__ import annotations
 
+import json
 import os
 from contextvars import ContextVar
 from enum import StrEnum
@@ -48,6 +49,21 @@ class MeshSettings(BaseSettings):
     mcp_ports: dict[str, Port] = Field(
         default_factory=dict, description="fixed port per domain MCP server, for example {demand = 8101}"
     )
+    gateway_port: Port = Field(default=0, description="the governance gateway's port (0: a free one)")
+    oauth_issuer: str | None = Field(
+        default=None, description="issuer URL; default: the gateway's own embedded authorization server"
+    )
+    oauth_jwks_url: str | None = Field(
+        default=None, description="JWKS of an external OIDC provider (with oauth_issuer): no embedded server"
+    )
+    oauth_algorithms: list[str] = Field(default_factory=lambda: ["ES256"])
+    oauth_token_lifetime: float = Field(default=300.0, gt=0, le=3600, description="access token lifetime, s")
+    oauth_leeway: float = Field(default=30.0, ge=0, le=300, description="clock skew allowed on exp/nbf, s")
+    rate_per_client: float = Field(default=200.0, gt=0, description="gateway calls per second per client")
+    rate_burst_per_client: int = Field(default=400, ge=1)
+    rate_per_tool: float = Field(default=50.0, gt=0, description="calls per second per client and tool")
+    rate_burst_per_tool: int = Field(default=100, ge=1)
+    escalation_ttl: float = Field(default=900.0, gt=0, description="seconds an escalation waits for a human")
     start_timeout: float = Field(
         default=30.0, gt=0, description="seconds a component may take to become ready"
     )
@@ -132,7 +148,25 @@ class MeshSettings(BaseSettings):
             environment["MESH_AUDIT_DSN"] = self.audit_dsn.get_secret_value()
         if self.otlp_endpoint is not None:
             environment["MESH_OTLP_ENDPOINT"] = self.otlp_endpoint
+        for name in ("oauth_issuer", "oauth_jwks_url"):
+            value = getattr(self, name)
+            if value is not None:
+                environment[f"MESH_{name.upper()}"] = value
+        environment["MESH_OAUTH_ALGORITHMS"] = json.dumps(self.oauth_algorithms)
+        environment["MESH_OAUTH_TOKEN_LIFETIME"] = str(self.oauth_token_lifetime)
+        environment["MESH_OAUTH_LEEWAY"] = str(self.oauth_leeway)
+        environment["MESH_ESCALATION_TTL"] = str(self.escalation_ttl)
+        for name in ("rate_per_client", "rate_burst_per_client", "rate_per_tool", "rate_burst_per_tool"):
+            environment[f"MESH_{name.upper()}"] = str(getattr(self, name))
         return environment
+
+    @property
+    def oauth_clients_file(self) -> Path:
+        return self.key_dir / "oauth-clients.json"
+
+    @property
+    def gateway_dir(self) -> Path:
+        return self.data_dir / "gateway"
 
     @property
     def key_dir(self) -> Path:

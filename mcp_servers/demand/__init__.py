@@ -118,6 +118,12 @@ SPEC = DomainSpec(
     contracts_dir=Path(__file__).parent / "contracts",
     derive=derive,
     register_tools=register_tools,
+    tool_products={
+        "get_skus": ("skus",),
+        "query_hourly_demand": ("hourly_demand",),
+        "get_forecast": ("forecast",),
+        "get_forecast_accuracy": ("forecast_accuracy",),
+    },
     instructions=(
         "Demand data products: the SKU master, hourly demand history per SKU and region, a 14-day "
         "daily forecast with intervals, and the forecast's back-tested accuracy. Read contracts and "

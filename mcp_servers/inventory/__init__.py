@@ -221,6 +221,13 @@ SPEC = DomainSpec(
     contracts_dir=Path(__file__).parent / "contracts",
     derive=derive,
     register_tools=register_tools,
+    tool_products={
+        "list_warehouses": ("warehouses",),
+        "get_stock_positions": ("stock_positions",),
+        "get_reorder_policies": ("reorder_policies",),
+        "query_open_orders": ("open_orders",),
+        "transfer_stock": ("stock_positions", "open_orders", "warehouses"),
+    },
     instructions=(
         "Inventory data products: warehouses and capacities, stock positions per warehouse and SKU, "
         "reorder policies (safety stock, reorder point, order-up-to) and open orders (replenishment "

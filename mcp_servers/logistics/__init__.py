@@ -209,6 +209,13 @@ SPEC = DomainSpec(
     contracts_dir=Path(__file__).parent / "contracts",
     derive=derive,
     register_tools=register_tools,
+    tool_products={
+        "list_lanes": ("lanes",),
+        "get_carrier_rates": ("carrier_rates",),
+        "query_shipments": ("shipments",),
+        "quote_shipment": ("carrier_rates", "lanes"),
+        "book_shipment": ("shipments", "carrier_rates", "lanes"),
+    },
     instructions=(
         "Logistics data products: lanes between regions, carrier rates (cost, CO2e, transit time, "
         "capacity) per lane, and shipments with their emissions. quote_shipment prices a shipment; "

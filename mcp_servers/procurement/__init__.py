@@ -249,6 +249,15 @@ SPEC = DomainSpec(
     contracts_dir=Path(__file__).parent / "contracts",
     derive=derive,
     register_tools=register_tools,
+    tool_products={
+        "get_supplier_scorecards": ("supplier_scorecards",),
+        "get_supplier_catalog": ("supplier_catalog",),
+        "query_purchase_orders": ("purchase_orders",),
+        "get_compliance_status": ("compliance_status",),
+        "list_supply_outages": ("supply_outages",),
+        "quote_purchase_order": ("supplier_catalog", "supplier_scorecards", "compliance_status"),
+        "place_purchase_order": ("purchase_orders", "supplier_catalog", "compliance_status"),
+    },
     instructions=(
         "Procurement data products: supplier scorecards, the supplier catalog with prices and "
         "critical-material flags, purchase orders, labor-compliance and tier-2 transparency status, "

@@ -83,6 +83,11 @@ SPEC = DomainSpec(
     contracts_dir=Path(__file__).parent / "contracts",
     derive=derive,
     register_tools=register_tools,
+    tool_products={
+        "get_emission_factors": ("emission_factors",),
+        "query_emissions": ("emissions",),
+        "get_carbon_budget_status": ("carbon_budget_status",),
+    },
     instructions=(
         "Sustainability data products: emission factors by transport mode, the emissions ledger, "
         "and each region's annual carbon budget status (warning within 10% of the budget)."

@@ -4,7 +4,7 @@ import asyncio
 import json
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
@@ -17,8 +17,19 @@ from rich.text import Text
 from mesh.dataproducts import DataProductContract, QualityReport
 from mesh.tracing import traced_mcp_transport
 
-MCPTarget = str | MCPServer
-"""A streamable-HTTP URL, or (in tests) a server object for the in-memory transport."""
+
+class HttpTarget(Protocol):
+    """A streamable-HTTP endpoint and the headers (a bearer token) to send to it."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def headers(self) -> dict[str, str]: ...
+
+
+MCPTarget = HttpTarget | MCPServer
+"""An endpoint behind the gateway, or (in tests) a server object for the in-memory transport."""
 
 
 class CatalogEntry(BaseModel):
@@ -62,7 +73,10 @@ async def read_catalog(targets: Mapping[str, MCPTarget], *, per_domain_seconds: 
 
 
 async def _read_domain(domain: str, target: MCPTarget) -> list[CatalogEntry]:
-    async with Client(traced_mcp_transport(target) if isinstance(target, str) else target) as client:
+    server = (
+        target if isinstance(target, MCPServer) else traced_mcp_transport(target.url, headers=target.headers)
+    )
+    async with Client(server) as client:
         result = await client.read_resource(f"catalog://{domain}")
     content = result.contents[0]
     if not isinstance(content, TextResourceContents):

@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from mesh.policy import CarbonFacts, ImpactFacts, PolicyContext, SupplierFacts
-
 from mesh.gateway._directory import UpstreamDirectory
+from mesh.policy import CarbonFacts, ImpactFacts, PolicyContext, SupplierFacts
 
 FactFinder = Callable[[UpstreamDirectory, dict[str, Any]], Awaitable[PolicyContext]]
 

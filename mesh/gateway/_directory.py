@@ -67,7 +67,8 @@ class UpstreamDirectory:
         if result.is_error or result.structured_content is None:
             text = " ".join(getattr(block, "text", "") for block in result.content)
             raise LookupError(f"{domain}.{tool} failed: {text or 'no structured result'}")
-        return result.structured_content
+        structured: dict[str, Any] = result.structured_content
+        return structured
 
     async def _load(self, domain: str) -> DomainFacts:
         async with await self._client(domain) as client:

@@ -15,15 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from mesh.policy import (
-    CallerFacts,
-    DataProductFacts,
-    PolicyContext,
-    PolicyDecision,
-    PolicyEngine,
-    PolicyInput,
-    RequestFacts,
-)
 from opentelemetry import trace
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -47,6 +38,15 @@ from mesh.gateway._ratelimit import RateLimiter, retry_after_header
 from mesh.gateway._rewrite import rewrite_response
 from mesh.gateway._scopes import Requirement, requirement
 from mesh.identity import InvalidTokenError, Principal, TokenVerifier, bearer_challenge
+from mesh.policy import (
+    CallerFacts,
+    DataProductFacts,
+    PolicyContext,
+    PolicyDecision,
+    PolicyEngine,
+    PolicyInput,
+    RequestFacts,
+)
 from mesh.tracing import TRACER_NAME, current_trace_ids, inject_trace_headers
 
 logger = logging.getLogger("mesh.gateway")

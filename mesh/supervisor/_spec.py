@@ -14,9 +14,10 @@ from mesh.settings import DOMAINS, MeshSettings
 from mesh.supervisor._errors import NatsServerNotFoundError
 from mesh.supervisor._ports import pick_free_ports, url_host
 
-ComponentKind = Literal["nats", "mcp"]
+ComponentKind = Literal["nats", "mcp", "gateway"]
 
 NATS_COMPONENT = "nats"
+GATEWAY_COMPONENT = "gateway"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -63,7 +64,8 @@ def find_nats_server() -> Path:
 
 
 def embedded_components(settings: MeshSettings) -> list[ComponentSpec]:
-    """NATS with JetStream, then one MCP server per domain in `DOMAINS`, all on `settings.host`.
+    """NATS with JetStream, then the governance gateway and one MCP server per domain in `DOMAINS`,
+    all on `settings.host`. The domain servers accept only the gateway's tokens.
 
     Ports set to 0 in the settings are replaced here by free ports chosen on `settings.host`.
     """
@@ -71,11 +73,14 @@ def embedded_components(settings: MeshSettings) -> list[ComponentSpec]:
     wanted = [
         settings.nats_port,
         settings.nats_monitor_port,
+        settings.gateway_port,
         *(settings.mcp_ports.get(domain, 0) for domain in DOMAINS),
     ]
     free = iter(pick_free_ports(host, wanted.count(0), exclude={port for port in wanted if port}))
-    nats_port, monitor_port, *mcp_ports = [port or next(free) for port in wanted]
+    nats_port, monitor_port, gateway_port, *mcp_ports = [port or next(free) for port in wanted]
     address = url_host(host)
+    gateway_url = f"http://{address}:{gateway_port}"
+    environment = {"PYTHONUNBUFFERED": "1", **settings.component_environment()}
     nats = ComponentSpec(
         name=NATS_COMPONENT,
         kind="nats",
@@ -115,13 +120,34 @@ def embedded_components(settings: MeshSettings) -> list[ComponentSpec]:
                 str(settings.domain_dir(domain)),
                 "--nats-url",
                 f"nats://{address}:{nats_port}",
+                "--issuer",
+                settings.oauth_issuer or gateway_url,
             ),
             endpoint=f"http://{address}:{port}/mcp",
             health_url=f"http://{address}:{port}/healthz",
             ports=(port,),
             host=host,
-            env={"PYTHONUNBUFFERED": "1", **settings.component_environment()},
+            env=environment,
         )
         for domain, port in zip(DOMAINS, mcp_ports, strict=True)
     ]
-    return [nats, *servers]
+    gateway = ComponentSpec(
+        name=GATEWAY_COMPONENT,
+        kind="gateway",
+        argv=(
+            sys.executable,
+            "-m",
+            "mesh.gateway",
+            "--host",
+            host,
+            "--port",
+            str(gateway_port),
+            *(f"--upstream={server.name.removeprefix('mcp-')}={server.endpoint}" for server in servers),
+        ),
+        endpoint=gateway_url,
+        health_url=f"{gateway_url}/healthz",
+        ports=(gateway_port,),
+        host=host,
+        env=environment,
+    )
+    return [nats, gateway, *servers]

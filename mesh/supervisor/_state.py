@@ -42,6 +42,10 @@ class MeshState(BaseModel):
     components: tuple[ComponentState, ...] = ()
 
     @property
+    def gateway_endpoint(self) -> str | None:
+        return next((c.endpoint for c in self.components if c.kind == "gateway"), None)
+
+    @property
     def nats_endpoint(self) -> str | None:
         return next((c.endpoint for c in self.components if c.kind == "nats"), None)
 

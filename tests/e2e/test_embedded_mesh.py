@@ -12,14 +12,18 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import nats
 import pytest
 from mcp import Client
 from mcp_types import TextResourceContents
 
+from mesh.gateway import READ_SCOPES
+from mesh.gateway._client import GatewayTarget, gateway_targets
 from mesh.settings import DOMAINS
 from mesh.supervisor import MeshState, read_state
 from mesh.supervisor._process import live_group_members
+from mesh.tracing import traced_mcp_transport
 from tests.processes import processes_mentioning
 
 pytestmark = pytest.mark.e2e
@@ -54,9 +58,9 @@ def _text(result: object) -> str:
     return content.text
 
 
-async def _read_every_product(endpoint: str, domain: str) -> int:
-    """List and read every product of one domain with the MCP SDK client; return how many."""
-    async with Client(endpoint) as client:
+async def _read_every_product(target: GatewayTarget, domain: str) -> int:
+    """List and read every product of one domain with the MCP SDK client, through the gateway."""
+    async with Client(traced_mcp_transport(target.url, headers=target.headers)) as client:
         uris = {str(resource.uri) for resource in (await client.list_resources()).resources}
         catalog = json.loads(_text(await client.read_resource(f"catalog://{domain}")))
         for item in catalog["products"]:
@@ -108,14 +112,30 @@ def test_mesh_up_serves_every_domain_over_streamable_http_and_stops_on_sigterm(t
         assert document["running"] is True
         assert [(c["name"], c["ready"]) for c in document["components"]] == [
             ("nats", True),
+            ("gateway", True),
             *((f"mcp-{domain}", True) for domain in DOMAINS),
         ]
 
         async def read_all() -> dict[str, int]:
             await _jetstream_answers(state.components[0].endpoint)
-            counts = await asyncio.gather(
-                *(_read_every_product(state.mcp_endpoints[domain], domain) for domain in DOMAINS)
+            assert state.gateway_endpoint is not None
+            targets = await gateway_targets(
+                state.gateway_endpoint,
+                DOMAINS,
+                clients_file=data_dir / "keys" / "oauth-clients.json",
+                client_id="mesh-cli",
+                scopes=READ_SCOPES,
             )
+            counts = await asyncio.gather(
+                *(_read_every_product(targets[domain], domain) for domain in DOMAINS)
+            )
+            async with httpx.AsyncClient() as http:  # the domain servers take only the gateway's tokens
+                direct = await http.post(
+                    state.mcp_endpoints["demand"],
+                    json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                    headers={**targets["demand"].headers, "accept": "application/json, text/event-stream"},
+                )
+            assert direct.status_code == 401
             return dict(zip(DOMAINS, counts, strict=True))
 
         products = asyncio.run(asyncio.wait_for(read_all(), BOUND))
@@ -205,7 +225,8 @@ def _refresh_and_trace(data_dir: Path) -> str:
     assert {s["service"] for s in consumers} == {"mcp-demand", "mcp-logistics"}, spans
     assert all(by_id[s["parent_span_id"]]["service"] == "mesh-cli" for s in consumers)  # over NATS
     assert {s["service"] for s in http_servers} >= {"mcp-demand", "mcp-logistics"}
-    assert len({s["pid"] for s in spans}) == 3
+    assert {s["service"] for s in spans} == {"mesh-cli", "gateway", "mcp-demand", "mcp-logistics"}
+    assert len({s["pid"] for s in spans}) == 4
     return decision_id[1]
 
 

@@ -205,3 +205,26 @@ async def test_catalog_reads_every_domain_through_mcp(built_servers: Build) -> N
     assert catalog.domains == sorted(DOMAINS)
     assert len(catalog.entries) == 19
     assert all(entry.quality.passed for entry in catalog.entries)
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+async def test_every_tool_declares_its_products_and_the_scope_they_take(
+    built_servers: Build, domain: str
+) -> None:
+    server, _ = built_servers(domain)
+    async with Client(server) as client:
+        tools = (await client.list_tools()).tools
+    for tool in tools:
+        assert tool.meta is not None, tool.name
+        assert tool.meta["mesh/products"], tool.name
+        assert all(p.startswith(f"{domain}.") for p in tool.meta["mesh/products"])
+        assert tool.annotations is not None
+        expected = f"{domain}:write" if tool.annotations.read_only_hint is False else None
+        assert tool.meta["mesh/scope"] == expected or (
+            expected is None and tool.meta["mesh/scope"].endswith(":read")
+        )
+    compliance = {
+        t.name: t.meta["mesh/scope"] for t in tools if t.meta and "compliance" in str(t.meta["mesh/products"])
+    }
+    if domain == "procurement":
+        assert compliance["get_compliance_status"] == "procurement:compliance:read"

@@ -10,10 +10,10 @@ from mesh.supervisor import ComponentSpec, NatsServerNotFoundError, embedded_com
 from mesh.supervisor._ports import pick_free_ports
 
 
-def test_embedded_components_are_nats_then_one_mcp_server_per_domain(tmp_path: Path) -> None:
+def test_embedded_components_are_nats_the_gateway_then_one_mcp_server_per_domain(tmp_path: Path) -> None:
     settings = MeshSettings(data_dir=tmp_path, seed=11, scenario=Scenario.DISRUPTION)
 
-    nats, *servers = embedded_components(settings)
+    nats, gateway, *servers = embedded_components(settings)
 
     client_port, monitor_port = nats.ports
     assert nats.name == "nats"
@@ -35,6 +35,16 @@ def test_embedded_components_are_nats_then_one_mcp_server_per_domain(tmp_path: P
     assert nats.endpoint == f"nats://127.0.0.1:{client_port}"
     assert nats.health_url == f"http://127.0.0.1:{monitor_port}/healthz?js-enabled-only=true"
     assert [server.name for server in servers] == [f"mcp-{domain}" for domain in DOMAINS]
+    (gateway_port,) = gateway.ports
+    gateway_url = f"http://127.0.0.1:{gateway_port}"
+    assert (gateway.kind, gateway.endpoint, gateway.health_url) == (
+        "gateway",
+        gateway_url,
+        f"{gateway_url}/healthz",
+    )
+    assert [arg for arg in gateway.argv if arg.startswith("--upstream=")] == [
+        f"--upstream={domain}={server.endpoint}" for domain, server in zip(DOMAINS, servers, strict=True)
+    ]
     for domain, server in zip(DOMAINS, servers, strict=True):
         (port,) = server.ports
         assert server.kind == "mcp"
@@ -51,6 +61,8 @@ def test_embedded_components_are_nats_then_one_mcp_server_per_domain(tmp_path: P
             str(tmp_path / "domains" / domain),
             "--nats-url",
             f"nats://127.0.0.1:{client_port}",
+            "--issuer",
+            gateway_url,
         )
         assert server.env["MESH_SEED"] == "11"
         assert server.env["MESH_SCENARIO"] == "disruption"
@@ -62,23 +74,25 @@ def test_embedded_components_are_nats_then_one_mcp_server_per_domain(tmp_path: P
 def test_port_zero_becomes_distinct_free_ports(tmp_path: Path) -> None:
     ports = [port for spec in embedded_components(MeshSettings(data_dir=tmp_path)) for port in spec.ports]
 
-    assert len(ports) == 2 + len(DOMAINS)
+    assert len(ports) == 3 + len(DOMAINS)
     assert len(set(ports)) == len(ports)
     assert all(0 < port < 65536 for port in ports)
 
 
 def test_fixed_ports_are_used_as_given(tmp_path: Path) -> None:
-    nats_port, monitor_port, demand_port = pick_free_ports("127.0.0.1", 3)
+    nats_port, monitor_port, gateway_port, demand_port = pick_free_ports("127.0.0.1", 4)
     settings = MeshSettings(
         data_dir=tmp_path,
         nats_port=nats_port,
         nats_monitor_port=monitor_port,
+        gateway_port=gateway_port,
         mcp_ports={"demand": demand_port},
     )
 
-    nats, demand, *_ = embedded_components(settings)
+    nats, gateway, demand, *_ = embedded_components(settings)
 
     assert nats.ports == (nats_port, monitor_port)
+    assert gateway.ports == (gateway_port,)
     assert demand.ports == (demand_port,)
 
 

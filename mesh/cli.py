@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import httpx
 import nats
 import typer
 from opentelemetry import trace as otel_trace
@@ -33,8 +34,9 @@ from mesh.audit import (
 )
 from mesh.catalog import Catalog, read_catalog, render_catalog
 from mesh.dataproducts import RefreshReply, request_refresh
-from mesh.gateway._client import gateway_targets
+from mesh.gateway._client import gateway_targets, operator_token
 from mesh.identity import IdentityError
+from mesh.identity import token_command as identity_token_command
 from mesh.settings import DOMAINS, MeshSettings, load_settings
 from mesh.supervisor import (
     ComponentDiedError,
@@ -334,6 +336,131 @@ def _running_state(settings: MeshSettings) -> MeshState:
     if state is None or not state.components:
         _fail(f"no mesh running from {settings.data_dir}; start one with `mesh up`", EXIT_NOT_RUNNING)
     return state
+
+
+@app.command("token")
+def token_cmd(
+    ctx: typer.Context,
+    client: Annotated[str, typer.Option("--client", help="OAuth client id: inspector, operator ...")],
+    domain: Annotated[
+        str | None,
+        typer.Option("--domain", help="Audience: the gateway's /mcp/<domain>."),
+    ] = None,
+    resource: Annotated[
+        str | None,
+        typer.Option("--resource", help="Audience URL (RFC 8707) instead of --domain."),
+    ] = None,
+    scope: Annotated[
+        str | None, typer.Option("--scope", help="Space-separated scopes (default: all the client may have).")
+    ] = None,
+) -> None:
+    """Print an access token for development: `TOKEN=$(mesh token --client inspector --domain demand)`.
+
+    The client's secret is read from the data dir's clients file; the token comes from the running
+    gateway's token endpoint. Exit 0: printed. 1: refused (reason on stderr). 2: no secret, no
+    gateway, or bad options.
+    """
+    settings = _settings(ctx)
+    if (domain is None) == (resource is None):
+        _fail("give exactly one of --domain and --resource", EXIT_BAD_SETTINGS)
+    if domain is not None and domain not in DOMAINS:
+        _fail(f"unknown domain {domain!r}; known: {list(DOMAINS)}", EXIT_BAD_SETTINGS)
+    gateway = _gateway_url(settings)
+    code = identity_token_command(
+        token_url=f"{(settings.oauth_issuer or gateway).rstrip('/')}/oauth/token",
+        clients_file=settings.oauth_clients_file,
+        client_id=client,
+        scope=scope,
+        resource=resource or f"{gateway}/mcp/{domain}",
+        console=Console(),
+        err_console=err_console,
+    )
+    raise typer.Exit(code)
+
+
+escalations_app = typer.Typer(
+    help="Calls held for a human, and changed tool definitions.", no_args_is_help=True
+)
+app.add_typer(escalations_app, name="escalations")
+
+
+@escalations_app.command("list")
+def escalations_list(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option("--status", help="pending, approved, denied, expired or consumed.")
+    ] = "pending",
+    show_all: Annotated[bool, typer.Option("--all", help="Every escalation, whatever its status.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List escalations (pending ones by default)."""
+    settings = _settings(ctx)
+    found = _operator_call(
+        settings, "GET", "/api/escalations", params=None if show_all else {"status": status}
+    )
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "status", "kind", "caller", "call", "reasons", "expires"):
+        table.add_column(column)
+    for item in found:
+        table.add_row(
+            item["id"],
+            item["status"],
+            item["kind"],
+            item["client_id"] or item["subject"],
+            f"{item['domain']}.{item['tool'] or item['method']}",
+            "; ".join(item["reasons"]),
+            item["expires_at"][11:19],
+        )
+    console.print(table if found else "no escalations")
+
+
+@escalations_app.command("approve")
+def escalations_approve(ctx: typer.Context, escalation_id: Annotated[str, typer.Argument()]) -> None:
+    """Approve: the identical call goes through once (a held tool definition is pinned)."""
+    _decide_escalation(ctx, escalation_id, "approve")
+
+
+@escalations_app.command("deny")
+def escalations_deny(ctx: typer.Context, escalation_id: Annotated[str, typer.Argument()]) -> None:
+    """Deny: the call stays refused."""
+    _decide_escalation(ctx, escalation_id, "deny")
+
+
+def _decide_escalation(ctx: typer.Context, escalation_id: str, verdict: str) -> None:
+    settings = _settings(ctx)
+    decided = _operator_call(settings, "POST", f"/api/escalations/{escalation_id}/{verdict}")
+    console.print(f"{decided['id']}: {decided['status']} by {decided['decided_by']}", highlight=False)
+
+
+def _operator_call(
+    settings: MeshSettings, method: str, path: str, params: dict[str, str | None] | None = None
+) -> Any:
+    gateway = _gateway_url(settings)
+    try:
+        token = asyncio.run(operator_token(gateway, clients_file=settings.oauth_clients_file))
+    except IdentityError as error:
+        _fail(f"no operator token: {error}", EXIT_NOT_RUNNING)
+    query = {k: v for k, v in (params or {}).items() if v is not None}
+    try:
+        response = httpx.request(
+            method, f"{gateway}{path}", params=query, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+    except httpx.HTTPError as error:
+        _fail(f"gateway unreachable: {error}", EXIT_NOT_RUNNING)
+    if response.status_code >= 400:
+        detail = response.json().get("detail", response.text) if response.content else response.reason_phrase
+        _fail(f"{response.status_code}: {detail}", 1)
+    return response.json()
+
+
+def _gateway_url(settings: MeshSettings) -> str:
+    state = _running_state(settings)
+    if state.gateway_endpoint is None:
+        _fail("the running mesh has no gateway", EXIT_NOT_RUNNING)
+    return state.gateway_endpoint
 
 
 audit_app = typer.Typer(help="Read and verify the tamper-evident audit ledger.", no_args_is_help=True)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mcp import Client
+from mcp import Client, MCPError
 from mcp_types import TextResourceContents
 
 from mesh.tracing import traced_mcp_transport
@@ -43,6 +43,8 @@ class UpstreamDirectory:
         self._credentials = credentials
         self._ttl = ttl
         self._facts: dict[str, DomainFacts] = {}
+        self.review: Callable[[str, list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+        """Applied to every tool list loaded: what it returns is what the gateway knows (pinning)."""
         self._locks = {domain: asyncio.Lock() for domain in upstreams}
 
     async def facts(self, domain: str) -> DomainFacts:
@@ -71,15 +73,21 @@ class UpstreamDirectory:
         return structured
 
     async def _load(self, domain: str) -> DomainFacts:
+        body: dict[str, Any] = {"products": []}
         async with await self._client(domain) as client:
             tools = (await client.list_tools()).tools
-            catalog = await client.read_resource(f"catalog://{domain}")
-        content = catalog.contents[0]
-        body = json.loads(content.text) if isinstance(content, TextResourceContents) else {"products": []}
+            try:
+                catalog = await client.read_resource(f"catalog://{domain}")
+            except MCPError:  # a server without data products: no product scopes to apply
+                pass
+            else:
+                content = catalog.contents[0]
+                if isinstance(content, TextResourceContents):
+                    body = json.loads(content.text)
+        listed = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
+        known = self.review(domain, listed) if self.review is not None else listed
         return DomainFacts(
-            tools={
-                tool.name: tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools
-            },
+            tools={str(tool["name"]): tool for tool in known},
             products={item["contract"]["id"]: item["contract"] for item in body["products"]},
             loaded_at=time.monotonic(),
         )

@@ -129,6 +129,7 @@ class GovernedProxy:
         self.http = http
         self.max_body_bytes = max_body_bytes
         self._sessions: OrderedDict[str, str] = OrderedDict()
+        directory.review = self._review_loaded_tools
 
     def resource_url(self, domain: str) -> str:
         return f"{self.public_base_url}/mcp/{domain}"
@@ -340,6 +341,12 @@ class GovernedProxy:
 
             return add_note
         return None
+
+    def _review_loaded_tools(self, domain: str, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        call = _Call(domain=domain, decision_id=f"pins-{uuid.uuid4().hex[:16]}", began=time.perf_counter())
+        review = self.pins.review(domain, tools)
+        self._audit_pin_review(call, review)
+        return review.offered
 
     def _filter_tools(self, call: _Call, response: dict[str, Any]) -> dict[str, Any]:
         result = response.get("result")

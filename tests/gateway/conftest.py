@@ -15,7 +15,7 @@ import pytest
 
 from mesh.supervisor import MeshState, read_state
 
-ESCALATION_TTL = 4.0
+ESCALATION_TTL = 8.0
 BOUND = 90.0
 
 

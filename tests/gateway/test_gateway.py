@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -440,3 +444,61 @@ def test_refusals_are_audited(mesh: RunningMesh) -> None:
         )
         assert dict(rows).get("refused", 0) >= 3
         assert log.verify().ok
+
+
+def _mesh_cli(mesh: RunningMesh, *arguments: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MESH_")} | {"COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "mesh", "--data-dir", str(mesh.data_dir), *arguments],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_mesh_token_prints_only_a_token_the_gateway_accepts(mesh: RunningMesh) -> None:
+    printed = _mesh_cli(
+        mesh, "token", "--client", "inspector", "--domain", "demand", "--scope", "demand:read"
+    )
+    assert printed.returncode == 0, printed.stderr
+    token = printed.stdout.strip()
+    assert token.count(".") == 2
+    response = httpx.post(
+        f"{mesh.gateway}/mcp/demand",
+        json=_call("get_skus", {}),
+        headers=ACCEPT | {"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code != 401
+    refused = _mesh_cli(
+        mesh, "token", "--client", "inspector", "--domain", "demand", "--scope", "demand:write"
+    )
+    assert refused.returncode == 1
+    assert "invalid_scope" in refused.stderr
+    assert refused.stdout == ""
+
+
+async def test_mesh_escalations_lists_and_denies_a_held_call(mesh: RunningMesh) -> None:
+    order = _critical_order_from_opaque_supplier() | {"quantity": 27}
+    target = await _target(
+        mesh,
+        "procurement-agent",
+        "procurement",
+        "procurement:read",
+        "procurement:write",
+        "procurement:compliance:read",
+    )
+    async with _client(target) as client:
+        with pytest.raises(MCPError) as held:
+            await client.call_tool("place_purchase_order", order)
+    escalation_id = held.value.error.data["escalation_id"]
+    listed = await asyncio.to_thread(_mesh_cli, mesh, "escalations", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert escalation_id in {item["id"] for item in json.loads(listed.stdout)}
+    denied = await asyncio.to_thread(_mesh_cli, mesh, "escalations", "deny", escalation_id)
+    assert denied.returncode == 0, denied.stderr
+    assert f"{escalation_id}: denied by service:mesh-cli" in denied.stdout
+    again = await asyncio.to_thread(_mesh_cli, mesh, "escalations", "approve", escalation_id)
+    assert again.returncode == 1
+    assert "409" in again.stderr

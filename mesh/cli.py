@@ -351,7 +351,8 @@ def token_cmd(
         typer.Option("--resource", help="Audience URL (RFC 8707) instead of --domain."),
     ] = None,
     scope: Annotated[
-        str | None, typer.Option("--scope", help="Space-separated scopes (default: all the client may have).")
+        str | None,
+        typer.Option("--scope", help="Space-separated scopes (default with --domain: <domain>:read)."),
     ] = None,
 ) -> None:
     """Print an access token for development: `TOKEN=$(mesh token --client inspector --domain demand)`.
@@ -370,7 +371,7 @@ def token_cmd(
         token_url=f"{(settings.oauth_issuer or gateway).rstrip('/')}/oauth/token",
         clients_file=settings.oauth_clients_file,
         client_id=client,
-        scope=scope,
+        scope=scope if scope is not None or domain is None else f"{domain}:read",
         resource=resource or f"{gateway}/mcp/{domain}",
         console=Console(),
         err_console=err_console,

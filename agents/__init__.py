@@ -1,1 +1,107 @@
-"""Domain agents, one package per domain: A2A executor, skills and domain logic (to come)."""
+"""Domain agents, one package per domain: an A2A 1.0 server (JSON-RPC and REST, 0.3 compatible)
+whose skills take and return structured data, decide with deterministic domain logic, and read and
+act only through the governance gateway with the agent's own credentials.
+
+`python -m agents <domain>` runs one; `python -m agents cards` writes `capability_cards/`.
+`agent_spec(domain)` is an agent's definition, `build_agent_app` builds it as an ASGI app,
+`build_card` its Agent Card; `verify_card` checks a card's signature against pinned keys.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from agents._cards import (
+    FILE_BASE_URL,
+    JSONRPC_PATH,
+    REST_PATH,
+    SKILL_SCHEMAS_EXTENSION,
+    build_card,
+    card_document,
+    stale_card_files,
+    write_card_files,
+)
+from agents._errors import (
+    AgentError,
+    CardError,
+    CardKeyError,
+    CardVerificationError,
+    GatewayUnavailable,
+    PolicyDenied,
+    PolicyEscalated,
+    SkillFailed,
+    ToolCallError,
+    ToolFailed,
+)
+from agents._executor import DECISION_METADATA, OUTCOMES, SkillExecutor, SkillRequestHandler, decision_id_for
+from agents._mcp import GatewayTools, ToolSession
+from agents._server import AgentApp, ProtocolBinding, build_agent_app
+from agents._signing import (
+    PinnedCardKeys,
+    card_key_path,
+    card_verifier,
+    load_or_create_card_key,
+    public_keys_dir,
+    sign_card,
+    verify_card,
+)
+from agents._skills import AgentSpec, Skill
+from agents._wire import Problem, SkillRequest
+from mesh.settings import DOMAINS
+
+
+def agent_spec(domain: str) -> AgentSpec:
+    """One domain's agent; an unknown domain is a ValueError naming the known ones."""
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown domain {domain!r}; known: {list(DOMAINS)}")
+    spec: AgentSpec = importlib.import_module(f"agents.{domain}").SPEC
+    return spec
+
+
+def all_specs() -> list[AgentSpec]:
+    return [agent_spec(domain) for domain in DOMAINS]
+
+
+__all__ = [
+    "DECISION_METADATA",
+    "FILE_BASE_URL",
+    "JSONRPC_PATH",
+    "OUTCOMES",
+    "REST_PATH",
+    "SKILL_SCHEMAS_EXTENSION",
+    "AgentApp",
+    "AgentError",
+    "AgentSpec",
+    "CardError",
+    "CardKeyError",
+    "CardVerificationError",
+    "GatewayTools",
+    "GatewayUnavailable",
+    "PinnedCardKeys",
+    "PolicyDenied",
+    "PolicyEscalated",
+    "Problem",
+    "ProtocolBinding",
+    "Skill",
+    "SkillExecutor",
+    "SkillFailed",
+    "SkillRequest",
+    "SkillRequestHandler",
+    "ToolCallError",
+    "ToolFailed",
+    "ToolSession",
+    "agent_spec",
+    "all_specs",
+    "build_agent_app",
+    "build_card",
+    "card_document",
+    "card_key_path",
+    "card_verifier",
+    "decision_id_for",
+    "load_or_create_card_key",
+    "public_keys_dir",
+    "sign_card",
+    "stale_card_files",
+    "verify_card",
+    "write_card_files",
+]

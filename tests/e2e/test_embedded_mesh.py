@@ -114,6 +114,7 @@ def test_mesh_up_serves_every_domain_over_streamable_http_and_stops_on_sigterm(t
             ("nats", True),
             ("gateway", True),
             *((f"mcp-{domain}", True) for domain in DOMAINS),
+            *((f"agent-{domain}", True) for domain in DOMAINS),
         ]
 
         async def read_all() -> dict[str, int]:

@@ -42,6 +42,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--data-dir")
     parser.add_argument("--nats-url")
     parser.add_argument("--issuer")
+    parser.add_argument("--gateway-url")
+    parser.add_argument("--public-url")
     parser.add_argument("--noise", type=int, default=0, help="print this many numbered lines first")
     parser.add_argument("--die-at-start", type=int, metavar="CODE")
     parser.add_argument("--slow", type=float, default=0.0, help="seconds before listening")

@@ -161,7 +161,12 @@ def test_python_m_mesh_up_runs_until_sigterm_and_leaves_nothing(tmp_path: Path) 
         process.kill()
 
     assert process.returncode == 0, stderr
-    assert [c.name for c in state.components] == ["nats", "gateway", *(f"mcp-{domain}" for domain in DOMAINS)]
+    assert [c.name for c in state.components] == [
+        "nats",
+        "gateway",
+        *(f"mcp-{domain}" for domain in DOMAINS),
+        *(f"agent-{domain}" for domain in DOMAINS),
+    ]
     assert state.supervisor_pid == process.pid
     assert "mesh ready in" in stdout
     assert "mesh stopped" in stdout

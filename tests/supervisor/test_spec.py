@@ -13,7 +13,8 @@ from mesh.supervisor._ports import pick_free_ports
 def test_embedded_components_are_nats_the_gateway_then_one_mcp_server_per_domain(tmp_path: Path) -> None:
     settings = MeshSettings(data_dir=tmp_path, seed=11, scenario=Scenario.DISRUPTION)
 
-    nats, gateway, *servers = embedded_components(settings)
+    nats, gateway, *rest = embedded_components(settings)
+    servers, agents = rest[: len(DOMAINS)], rest[len(DOMAINS) :]
 
     client_port, monitor_port = nats.ports
     assert nats.name == "nats"
@@ -69,12 +70,30 @@ def test_embedded_components_are_nats_the_gateway_then_one_mcp_server_per_domain
         assert server.env["MESH_DATA_DIR"] == str(tmp_path.resolve())
         assert server.endpoint == f"http://127.0.0.1:{port}/mcp"
         assert server.health_url == f"http://127.0.0.1:{port}/healthz"
+    for domain, agent in zip(DOMAINS, agents, strict=True):
+        (port,) = agent.ports
+        assert (agent.name, agent.kind, agent.endpoint) == (
+            f"agent-{domain}",
+            "agent",
+            f"http://127.0.0.1:{port}",
+        )
+        assert agent.argv[1:] == (
+            "-m",
+            "agents",
+            domain,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--gateway-url",
+            gateway_url,
+        )
 
 
 def test_port_zero_becomes_distinct_free_ports(tmp_path: Path) -> None:
     ports = [port for spec in embedded_components(MeshSettings(data_dir=tmp_path)) for port in spec.ports]
 
-    assert len(ports) == 3 + len(DOMAINS)
+    assert len(ports) == 3 + 2 * len(DOMAINS)
     assert len(set(ports)) == len(ports)
     assert all(0 < port < 65536 for port in ports)
 

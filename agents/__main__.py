@@ -1,0 +1,113 @@
+"""Run one domain agent, or write its Agent Card files.
+
+    python -m agents <domain> --port P --gateway-url URL [--host H] [--public-url URL]
+    python -m agents cards [--check] [--dir DIR]
+
+Mesh-wide settings (data dir, log level, tracing) come from `MESH_*` variables, as the supervisor
+sets them; the command line says which agent, where it listens and where the gateway is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from agents import (
+    CardError,
+    GatewayTools,
+    agent_spec,
+    all_specs,
+    build_agent_app,
+    load_or_create_card_key,
+    stale_card_files,
+    write_card_files,
+)
+from agents._cards import CARDS_DIR
+from mesh.identity import IdentityError
+from mesh.settings import DOMAINS, MeshSettings, load_settings
+from mesh.tracing import configure_tracing, exit_on_sigterm, shutdown_tracing
+
+log = logging.getLogger("agents")
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m agents", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for domain in DOMAINS:
+        run = commands.add_parser(domain, help=f"run the {domain} agent")
+        run.add_argument("--host", default="127.0.0.1")
+        run.add_argument("--port", type=int, required=True)
+        run.add_argument("--gateway-url", required=True, help="the governance gateway's base URL")
+        run.add_argument("--public-url", help="the URL clients use (default: http://HOST:PORT)")
+    cards = commands.add_parser("cards", help="write (or --check) capability_cards/<domain>.json")
+    cards.add_argument("--check", action="store_true", help="exit 1 when a file differs from the code")
+    cards.add_argument("--dir", type=Path, default=CARDS_DIR)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    if args.command == "cards":
+        return cards(args)
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level, format=f"%(asctime)s agent-{args.command} %(levelname)s %(message)s"
+    )
+    for chatty in ("httpx", "httpx2", "httpcore", "mcp"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_tracing(
+        f"agent-{args.command}",
+        span_store=settings.span_store if settings.local_traces else None,
+        otlp_endpoint=settings.otlp_endpoint,
+        resource_attributes={"mesh.domain": args.command},
+    )
+    exit_on_sigterm()
+    try:
+        return serve(args, settings)
+    finally:
+        shutdown_tracing()
+
+
+def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
+    """Serve until SIGTERM; exit 2 with the reason when the agent cannot start."""
+    spec = agent_spec(args.command)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    try:
+        key = load_or_create_card_key(settings.key_dir, spec.domain)
+        tools = GatewayTools.from_clients_file(
+            args.gateway_url,
+            client_id=spec.client_id,
+            clients_file=settings.oauth_clients_file,
+            scopes=spec.reaches,
+        )
+        agent = build_agent_app(
+            spec, public_url=args.public_url or f"http://{host}:{args.port}", signing_key=key, tools=tools
+        )
+    except (CardError, IdentityError) as error:
+        print(f"error: {spec.domain} agent not started: {error}", file=sys.stderr)
+        return 2
+    log.info("card signed with key %s; %d skills", key.kid, len(spec.skills))
+    uvicorn.run(
+        agent.asgi, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False
+    )
+    return 0
+
+
+def cards(args: argparse.Namespace) -> int:
+    specs = all_specs()
+    if args.check:
+        stale = stale_card_files(specs, args.dir)
+        for path in stale:
+            print(f"{path} differs from the code; run `python -m agents cards`", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_card_files(specs, args.dir):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""What an agent is made of: its skills (typed input, typed output, deterministic logic) and the
+domains it reaches through the gateway; and how a message names a skill and its input."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from a2a.helpers import get_data_parts
+from a2a.types import Message
+from a2a.utils.errors import ContentTypeNotSupportedError, InvalidParamsError
+from pydantic import ValidationError
+
+from agents._mcp import ToolSession
+from agents._wire import DATA_MEDIA_TYPE, SkillInput, SkillOutput, SkillRequest
+
+In = TypeVar("In", bound=SkillInput)
+Out = TypeVar("Out", bound=SkillOutput)
+
+
+@dataclass(frozen=True)
+class Skill(Generic[In, Out]):
+    """One skill: card metadata, the input and output models, and `run`, the domain logic.
+
+    `run(session, input)` reads (and for acting skills acts) through `session` and returns the
+    output, or raises `SkillFailed` or a `ToolCallError` (see `agents._executor.OUTCOMES`).
+    `acts` marks skills that call an action tool, so policy may warn, hold or deny them.
+    """
+
+    id: str
+    name: str
+    description: str
+    tags: tuple[str, ...]
+    examples: tuple[str, ...]
+    input_model: type[In]
+    output_model: type[Out]
+    run: Callable[[ToolSession, In], Awaitable[Out]]
+    acts: bool = False
+
+    def parse(self, data: Mapping[str, Any]) -> In:
+        """The validated input; `InvalidParamsError` naming each bad field otherwise."""
+        try:
+            return self.input_model.model_validate(dict(data))
+        except ValidationError as error:
+            raise InvalidParamsError(
+                message=f"invalid input for skill {self.id!r}: {_first_problem(error)}",
+                data={
+                    "reason": "invalid_input",
+                    "skill": self.id,
+                    "errors": [
+                        {"field": ".".join(["input", *map(str, e["loc"])]), "message": e["msg"]}
+                        for e in error.errors()
+                    ],
+                },
+            ) from None
+
+
+AnySkill = Skill[Any, Any]
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One domain agent: who it is, its skills, and the scopes it asks for per domain it reaches.
+
+    `reaches` must stay within what the `<domain>-agent` OAuth client may be granted
+    (`mesh.gateway._clients.builtin_clients`); asking for more gets no token at all.
+    """
+
+    domain: str
+    name: str
+    description: str
+    version: str
+    skills: tuple[AnySkill, ...]
+    reaches: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def client_id(self) -> str:
+        return f"{self.domain}-agent"
+
+    def skill(self, skill_id: str) -> AnySkill | None:
+        return next((s for s in self.skills if s.id == skill_id), None)
+
+
+def find_request(message: Message) -> SkillRequest | None:
+    """The skill request in a message: its one DataPart holding an object with a `skill` key."""
+    for data in get_data_parts(message.parts):
+        if isinstance(data, dict) and "skill" in data:
+            try:
+                return SkillRequest.model_validate(data)
+            except ValidationError as error:
+                raise InvalidParamsError(
+                    message=f"malformed skill request: {_first_problem(error)}",
+                    data={
+                        "reason": "malformed_request",
+                        "errors": [
+                            {"field": ".".join(map(str, e["loc"])) or "data", "message": e["msg"]}
+                            for e in error.errors()
+                        ],
+                    },
+                ) from None
+    return None
+
+
+def parse_request(spec: AgentSpec, message: Message) -> tuple[AnySkill, SkillInput]:
+    """The skill a message asks for and its validated input, or the A2A error the client gets:
+
+    - no DataPart with a skill request: `ContentTypeNotSupportedError` (-32005); free text needs
+      a model, and these agents take structured requests only;
+    - a malformed envelope, an unknown skill id, or input that fails the skill's schema:
+      `InvalidParamsError` (-32602) with `data.reason` `malformed_request`, `unknown_skill` or
+      `invalid_input` and the offending fields in `data.errors`.
+    """
+    request = find_request(message)
+    if request is None:
+        raise ContentTypeNotSupportedError(
+            message=(
+                f"the {spec.domain} agent takes one {DATA_MEDIA_TYPE} DataPart "
+                '{"skill": <skill id>, "input": {...}}; free-text requests need a model, and none is '
+                "configured for this agent"
+            ),
+            data={"reason": "no_skill_request", "skills": [s.id for s in spec.skills]},
+        )
+    skill = spec.skill(request.skill)
+    if skill is None:
+        known = [s.id for s in spec.skills]
+        raise InvalidParamsError(
+            message=f"unknown skill {request.skill!r}; the {spec.domain} agent's skills: {', '.join(known)}",
+            data={
+                "reason": "unknown_skill",
+                "skill": request.skill,
+                "skills": known,
+                "errors": [{"field": "skill", "message": f"not one of {known}"}],
+            },
+        )
+    return skill, skill.parse(request.input)
+
+
+def _first_problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(map(str, first["loc"]))
+    return f"{where}: {first['msg']}" if where else first["msg"]

@@ -1,0 +1,19 @@
+"""The procurement agent: supplier choice under lead time, cost and labor compliance; purchase orders."""
+
+from agents._skills import AgentSpec
+from agents.procurement._skills import PLACE_PURCHASE_ORDER, RECOMMEND_SUPPLIER
+
+SPEC = AgentSpec(
+    domain="procurement",
+    name="Procurement agent",
+    description=(
+        "Owns the procurement domain's decisions: which supplier to buy a SKU from, weighing unit price, "
+        "lead time and reliability among suppliers with verified labor compliance, and placing the "
+        "purchase order, which policy governs."
+    ),
+    version="1.0.0",
+    skills=(RECOMMEND_SUPPLIER, PLACE_PURCHASE_ORDER),
+    reaches={"procurement": ("procurement:read", "procurement:compliance:read", "procurement:write")},
+)
+
+__all__ = ["SPEC"]

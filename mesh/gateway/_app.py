@@ -130,7 +130,12 @@ def build_gateway(
             await http.aclose()
 
     app = FastAPI(
-        title="Mesh governance gateway", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+        title="Mesh governance gateway",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False},  # TraceContextMiddleware traces
     )
     app.include_router(server.router)
     _mount_resources(app, proxy, issuer, list(upstreams))

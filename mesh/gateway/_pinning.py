@@ -70,6 +70,10 @@ class ToolPins:
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+        self._held: set[tuple[str, str]] = set()
+        self._loaded_version: int | None = None
+        self._dirty = True
+        self._reader: sqlite3.Connection | None = None
 
     def review(self, domain: str, tools: list[dict[str, Any]]) -> Review:
         """Pin unknown tools (trust on first use), offer unchanged ones, hold changed ones."""
@@ -100,6 +104,7 @@ class ToolPins:
                     ).rowcount
                     if inserted:
                         review.newly_held.append(change)
+            self._dirty = True
         return review
 
     def pinned_hash(self, domain: str, tool: str) -> str | None:
@@ -110,16 +115,27 @@ class ToolPins:
         return None if row is None else str(row[0])
 
     def held(self, domain: str, tool: str) -> bool:
-        """Whether the definition upstream serves now differs from the pinned one (a call must wait)."""
-        with self._db() as db:
-            pinned = db.execute(
-                "SELECT hash FROM tool_pins WHERE domain = ? AND tool = ?", (domain, tool)
-            ).fetchone()
-            latest = db.execute(
-                "SELECT hash FROM tool_changes WHERE domain = ? AND tool = ? ORDER BY seen_at DESC LIMIT 1",
-                (domain, tool),
-            ).fetchone()
-        return pinned is not None and latest is not None and latest[0] != pinned[0]
+        """Whether the definition upstream serves now differs from the pinned one (a call must wait).
+
+        Answered from memory on the hot path; the memory is reloaded from SQLite whenever the file
+        changed (`PRAGMA data_version`), so an approval made by another process is seen at once."""
+        with self._lock:
+            self._refresh_held()
+            return (domain, tool) in self._held
+
+    def _refresh_held(self) -> None:
+        if self._reader is None:
+            self._reader = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
+        version = self._reader.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._loaded_version and not self._dirty:
+            return
+        rows = self._reader.execute(
+            "SELECT c.domain, c.tool FROM tool_changes c JOIN tool_pins p USING (domain, tool) "
+            "WHERE c.hash != p.hash"
+        ).fetchall()
+        self._held = {(str(d), str(t)) for d, t in rows}
+        self._loaded_version = version
+        self._dirty = False
 
     def approve(self, change: HeldChange, *, by: str) -> None:
         """Pin the changed definition: it is offered and callable from now on."""
@@ -139,6 +155,7 @@ class ToolPins:
                 "DELETE FROM tool_changes WHERE domain = ? AND tool = ? AND hash = ?",
                 (change.domain, change.tool, change.new_hash),
             )
+            self._dirty = True
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:

@@ -3,10 +3,6 @@ asks for it, and an A2A client that finds agents by their signed cards."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -21,7 +17,8 @@ from a2a.helpers import new_data_part
 from a2a.types import GetTaskRequest, Message, Role, SendMessageRequest, Task
 
 from agents import PinnedCardKeys, card_verifier, public_keys_dir
-from mesh.supervisor import MeshState, read_state
+from mesh.supervisor import MeshState
+from tests.processes import mesh_up
 
 BOUND = 90.0
 
@@ -55,37 +52,11 @@ class RunningMesh:
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningMesh]:
     data_dir = tmp_path_factory.mktemp("agents-mesh")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("MESH_")} | {
+    environment = {
         "MESH_LOCAL_TRACES": "false",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mesh", "--data-dir", str(data_dir), "up"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    state_file = data_dir / "run" / "state.json"
-    deadline = time.monotonic() + BOUND
-    state = None
-    while time.monotonic() < deadline and process.poll() is None:
-        state = read_state(state_file) if state_file.exists() else None
-        if state is not None and state.components:
-            break
-        time.sleep(0.1)
-    if state is None or not state.components:
-        process.kill()
-        pytest.fail(f"mesh up did not become ready: {process.communicate(timeout=10)[1]}")
-    try:
+    with mesh_up(data_dir, environment, within=BOUND) as state:
         yield RunningMesh(data_dir, state)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=BOUND)
-        finally:
-            process.kill()
-            if process.stderr is not None:
-                process.stderr.close()
 
 
 @asynccontextmanager

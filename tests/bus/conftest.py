@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from mesh.bus import (
     nats_agent_interface,
     register_nats_transport,
 )
+from tests.net import free_port, wait_for_port
 
 from ._echo import EchoExecutor, echo_card, echo_handler
 
@@ -43,24 +43,6 @@ BOUND = 10.0
 
 CALLER = "caller"
 MALLORY = "mallory"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + BOUND
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.01)
-    pytest.fail(f"nats-server does not listen on port {port} (exit code {process.poll()})")
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +54,7 @@ def nats_url() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, server)
+        wait_for_port(port, server, BOUND)
         yield f"nats://127.0.0.1:{port}"
     finally:
         server.terminate()

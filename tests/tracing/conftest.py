@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -80,24 +79,6 @@ def served(app: ASGIApp) -> Iterator[str]:
         server.should_exit = True
         thread.join(BOUND)
         listener.close()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + BOUND
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.01)
-    pytest.fail(f"nothing listens on port {port} (exit code {process.poll()})")
 
 
 def emitter_command(*arguments: str) -> list[str]:

@@ -16,8 +16,9 @@ from mcp.server.mcpserver import MCPServer
 from opentelemetry.trace import SpanKind, format_trace_id
 
 from mesh.tracing import SpanStore, TraceContextMiddleware, build_tracer_provider, traced_mcp_transport
+from tests.net import free_port, wait_for_port
 
-from .conftest import BOUND, REPO, RecordingProvider, free_port, served, span_ids, wait_for_port
+from .conftest import BOUND, REPO, RecordingProvider, served, span_ids
 
 
 def _server() -> MCPServer:
@@ -107,7 +108,7 @@ def traced_server_process(tmp_path: Path) -> Iterator[_ServerProcess]:
         text=True,
     )
     try:
-        wait_for_port(port, process)
+        wait_for_port(port, process, BOUND)
         yield _ServerProcess(process=process, url=f"http://127.0.0.1:{port}/mcp", span_store=store)
     finally:
         if process.poll() is None:

@@ -19,8 +19,9 @@ from mesh.tracing import (
     nats_producer_span,
     traced_nats_handler,
 )
+from tests.net import free_port, wait_for_port
 
-from .conftest import BOUND, RecordingProvider, free_port, span_ids, wait_for_port
+from .conftest import BOUND, RecordingProvider, span_ids
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def nats_url() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port, server)
+        wait_for_port(port, server, BOUND)
         yield f"nats://127.0.0.1:{port}"
     finally:
         server.terminate()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +60,13 @@ class SQLiteBackend:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        db.executescript(_SCHEMA + "\n".join(_GUARDS))
+        try:
+            _with_retry(lambda: db.execute("PRAGMA journal_mode=WAL"))
+            db.execute("PRAGMA synchronous=FULL")
+            _with_retry(lambda: db.executescript(_SCHEMA + "\n".join(_GUARDS)))
+        except BaseException:
+            db.close()
+            raise
         self._db = db
 
     def close(self) -> None:
@@ -151,6 +156,23 @@ class SQLiteBackend:
             return columns, rows
         finally:
             db.close()
+
+
+def _with_retry(step: Callable[[], object], *, within: float = 10.0) -> None:
+    """Run `step`, retrying while another process holds the database: switching a new file to
+    WAL can fail with "database is locked" at once, without waiting for the busy timeout, when
+    several processes (gateway, domain servers, agents) open the ledger together."""
+    deadline = time.monotonic() + within
+    delay = 0.005
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 def _read_only_authorizer(action: int, *_: object) -> int:

@@ -158,3 +158,16 @@ def test_audit_commands_without_a_ledger_say_so(tmp_path: Path) -> None:
     code, _, err = _mesh(tmp_path, "audit", "verify")
     assert code == 1
     assert "no audit ledger at" in err
+
+
+def test_many_processes_opening_a_new_ledger_at_once_all_succeed(tmp_path: Path) -> None:
+    """As `mesh up` does: the gateway, the domain servers and the agents open one new ledger together."""
+    opener = "import sys; from pathlib import Path; from mesh.audit import Ledger; Ledger.sqlite(Path(sys.argv[1]), Path(sys.argv[2])).close()"
+    path, keys = tmp_path / "ledger.sqlite", tmp_path / "keys"
+    openers = [
+        subprocess.Popen([sys.executable, "-c", opener, str(path), str(keys)], cwd=Path(__file__).parents[2])
+        for _ in range(8)
+    ]
+    assert [p.wait(timeout=60) for p in openers] == [0] * 8
+    with AuditLog(SQLiteBackend(path), keys) as log:
+        assert log.verify().ok

@@ -1,6 +1,6 @@
 """Run one domain agent, or write its Agent Card files.
 
-    python -m agents <domain> --port P --gateway-url URL [--host H] [--public-url URL]
+    python -m agents <domain> --port P --gateway-url URL [--nats-url URL] [--host H] [--public-url URL]
     python -m agents cards [--check] [--dir DIR]
 
 Mesh-wide settings (data dir, log level, tracing) come from `MESH_*` variables, as the supervisor
@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from a2a.types import AgentCard
+from nats.aio.client import Client as NATS
 
 from agents import (
     CardError,
@@ -26,8 +28,12 @@ from agents import (
     stale_card_files,
     write_card_files,
 )
+from agents._bus import NatsBinding
 from agents._cards import CARDS_DIR
+from agents._signing import public_keys_dir
+from mesh.bus import SenderSigner
 from mesh.identity import IdentityError
+from mesh.registry import CardAnnouncer
 from mesh.settings import DOMAINS, MeshSettings, load_settings
 from mesh.tracing import configure_tracing, exit_on_sigterm, shutdown_tracing
 
@@ -43,6 +49,10 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         run.add_argument("--port", type=int, required=True)
         run.add_argument("--gateway-url", required=True, help="the governance gateway's base URL")
         run.add_argument("--public-url", help="the URL clients use (default: http://HOST:PORT)")
+        run.add_argument(
+            "--nats-url",
+            help="serve A2A over NATS too, and take part in decision cycles (nats://HOST:PORT)",
+        )
     cards = commands.add_parser("cards", help="write (or --check) capability_cards/<domain>.json")
     cards.add_argument("--check", action="store_true", help="exit 1 when a file differs from the code")
     cards.add_argument("--dir", type=Path, default=CARDS_DIR)
@@ -84,9 +94,32 @@ def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
             clients_file=settings.oauth_clients_file,
             scopes=spec.reaches,
         )
+        bindings = []
+        signed: list[AgentCard] = []  # the signed card, once built: what the agent announces
+        if args.nats_url:
+            signer = SenderSigner(spec.domain, key.key)
+
+            def announcer(connection: NATS) -> CardAnnouncer:
+                return CardAnnouncer(connection, signed[0], signer=signer)
+
+            bindings.append(
+                NatsBinding(
+                    args.nats_url,
+                    spec.domain,
+                    signer=signer,
+                    pinned_keys_dir=public_keys_dir(settings.key_dir),
+                    proposer=spec.proposer(tools) if spec.proposer is not None else None,
+                    extras=(announcer,),
+                )
+            )
         agent = build_agent_app(
-            spec, public_url=args.public_url or f"http://{host}:{args.port}", signing_key=key, tools=tools
+            spec,
+            public_url=args.public_url or f"http://{host}:{args.port}",
+            signing_key=key,
+            tools=tools,
+            bindings=bindings,
         )
+        signed.append(agent.card)
     except (CardError, IdentityError) as error:
         print(f"error: {spec.domain} agent not started: {error}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from a2a.utils.constants import PROTOCOL_VERSION_0_3, PROTOCOL_VERSION_1_0, Tran
 from agents._proto import to_dict
 from agents._skills import AgentSpec
 from agents._wire import DATA_MEDIA_TYPE, SKILL_REQUEST_FORMAT, TEXT_MEDIA_TYPE, Problem, SkillRequest
+from mesh.bus import agent_subject, nats_agent_interface
 
 JSONRPC_PATH = "/a2a/jsonrpc"
 REST_PATH = "/a2a/rest"
@@ -135,8 +136,14 @@ def card_file(domain: str, directory: Path = CARDS_DIR) -> Path:
     return directory / f"{domain}.json"
 
 
+FILE_NATS_URL = "nats://{host}:{port}"
+"""The NATS server the files in `capability_cards/` show."""
+
+
 def render_card_file(spec: AgentSpec) -> str:
-    return json.dumps(card_document(build_card(spec, FILE_BASE_URL)), indent=2, ensure_ascii=False) + "\n"
+    nats = nats_agent_interface(FILE_NATS_URL, agent_subject(spec.domain))
+    card = build_card(spec, FILE_BASE_URL, extra_interfaces=[nats])
+    return json.dumps(card_document(card), indent=2, ensure_ascii=False) + "\n"
 
 
 def write_card_files(specs: Sequence[AgentSpec], directory: Path = CARDS_DIR) -> list[Path]:

@@ -29,11 +29,12 @@ from jwt.api_jwk import PyJWK
 from jwt.exceptions import InvalidKeyError, PyJWKError
 
 from agents._errors import CardKeyError, CardVerificationError
+from mesh.bus import CARD_KEYS_DIR
+from mesh.bus import public_keys_dir as public_keys_dir
 from mesh.identity import IdentityError, SigningKey
 from mesh.identity._files import create_private_file, loose_permissions, replace_private_file
 
 CARD_ALGORITHM = "ES256"
-CARD_KEYS_DIR = "agent-cards"
 """Under the data dir's `keys/`: `<domain>.es256.jwk.json` (private, 0600) per agent, and
 `public/<domain>.jwk.json`, the public keys a verifier on this machine may pin."""
 
@@ -42,10 +43,6 @@ _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 
 def card_key_path(key_dir: Path, domain: str) -> Path:
     return key_dir / CARD_KEYS_DIR / f"{domain}.es256.jwk.json"
-
-
-def public_keys_dir(key_dir: Path) -> Path:
-    return key_dir / CARD_KEYS_DIR / "public"
 
 
 def load_or_create_card_key(key_dir: Path, domain: str) -> SigningKey:

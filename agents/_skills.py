@@ -12,7 +12,7 @@ from a2a.types import Message
 from a2a.utils.errors import ContentTypeNotSupportedError, InvalidParamsError
 from pydantic import ValidationError
 
-from agents._mcp import ToolSession
+from agents._mcp import GatewayTools, ToolSession
 from agents._wire import DATA_MEDIA_TYPE, SkillInput, SkillOutput, SkillRequest
 
 In = TypeVar("In", bound=SkillInput)
@@ -73,6 +73,8 @@ class AgentSpec:
     version: str
     skills: tuple[AnySkill, ...]
     reaches: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    proposer: Callable[[GatewayTools], Callable[[Any], Awaitable[Any]]] | None = None
+    """Builds the agent's part in decision cycles (`agents._proposals`), when it proposes."""
 
     @property
     def client_id(self) -> str:

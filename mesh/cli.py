@@ -11,8 +11,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import httpx
 import nats
@@ -20,6 +21,7 @@ import typer
 from opentelemetry import trace as otel_trace
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -37,7 +39,8 @@ from mesh.dataproducts import RefreshReply, request_refresh
 from mesh.gateway._client import gateway_targets, operator_token
 from mesh.identity import IdentityError
 from mesh.identity import token_command as identity_token_command
-from mesh.settings import DOMAINS, MeshSettings, load_settings
+from mesh.registry._cli import agents_command
+from mesh.settings import DOMAINS, REVIEW_RULES, MeshSettings, load_settings
 from mesh.supervisor import (
     ComponentDiedError,
     MeshState,
@@ -56,6 +59,10 @@ from mesh.tracing import (
     shutdown_tracing,
     trace_command,
 )
+
+if TYPE_CHECKING:  # the coordinator loads the agents package: only `mesh demo` needs it
+    from mesh.coordinator import WeekOptions, WeekReport
+    from mesh.negotiation import CycleOutcome
 
 app = typer.Typer(
     name="mesh",
@@ -187,16 +194,37 @@ def catalog(
 
 
 @app.command()
-def demo(ctx: typer.Context) -> None:
-    """Start the embedded mesh, read every domain's data products through MCP, print the catalog, stop.
+def demo(
+    ctx: typer.Context,
+    hours: Annotated[
+        int, typer.Option(min=1, max=336, help="Simulated hours, one decision cycle each.")
+    ] = 168,
+    reviewer: Annotated[
+        str | None,
+        typer.Option(
+            help="How the auto-reviewer decides escalations: credible, approve or deny "
+            "(default: the `reviewer` setting, MESH_REVIEWER)."
+        ),
+    ] = None,
+) -> None:
+    """Start the embedded mesh and run a simulated week of the supply chain on it, then stop.
 
-    Exit 0 when every domain's catalog was read; 1 when the mesh did not start or a domain could
-    not be read.
+    Every domain's data products are read through the gateway; then each simulated hour is one
+    decision cycle: the agents propose over NATS, policy judges, conflicts are negotiated, the
+    agents carry out what passed through the gateway, an auto-reviewer settles escalations, and
+    everything is recorded in the ledger. Prints the week's table and where to look next.
+    Exit 0 when the week ran; 1 when the mesh did not start, a domain could not be read, or the
+    week stopped early.
     """
     settings = _settings(ctx)
+    rule = reviewer or settings.reviewer
+    if rule not in REVIEW_RULES:
+        _fail(f"unknown reviewer rule {rule!r}; known: {', '.join(REVIEW_RULES)}", EXIT_BAD_SETTINGS)
     _configure_logging(settings.log_level)
     with _traced(settings, "demo"):
-        code = asyncio.run(_demo(settings))
+        from mesh.coordinator import WeekOptions
+
+        code = asyncio.run(_demo(settings, WeekOptions(hours=hours, reviewer=rule)))
     raise typer.Exit(code)
 
 
@@ -383,6 +411,7 @@ escalations_app = typer.Typer(
     help="Calls held for a human, and changed tool definitions.", no_args_is_help=True
 )
 app.add_typer(escalations_app, name="escalations")
+app.command("agents")(agents_command)
 
 
 @escalations_app.command("list")
@@ -545,7 +574,7 @@ def main() -> None:
     app(prog_name="mesh")
 
 
-async def _demo(settings: MeshSettings) -> int:
+async def _demo(settings: MeshSettings, options: WeekOptions) -> int:
     console.print(
         f"starting the embedded mesh (seed {settings.seed}, scenario {settings.scenario}) "
         f"in {settings.data_dir}",
@@ -558,23 +587,9 @@ async def _demo(settings: MeshSettings) -> int:
             _print_components(mesh, settings)
             found = await _catalog_via_gateway(mesh.state, settings, list(DOMAINS))
             _print_catalog(found, as_json=False)
-            decision_id = f"refresh-{uuid.uuid4().hex[:12]}"
-            console.print(
-                f"\nrefreshing every domain over NATS as decision {decision_id} ...", highlight=False
-            )
-            replies = await _request_refresh(mesh.nats_url, list(DOMAINS), decision_id)
-            for reply in replies:
-                if reply.error is not None:
-                    err_console.print(
-                        Text(f"error: {reply.domain}: {reply.error}", style="red"), soft_wrap=True
-                    )
-                else:
-                    below = sum(not p.passed for p in reply.products)
-                    console.print(
-                        f"  {reply.domain}: {len(reply.products)} products in {reply.seconds:.2f}s, "
-                        f"{below} below contract, audit seq {reply.audit_seq}",
-                        highlight=False,
-                    )
+            if found.unreachable:
+                return 1
+            report = await _simulate_week(settings, mesh.state, options)
             console.print("stopping ...")
     except SupervisorError as error:
         err_console.print(Text(f"error: {error}", style="red"), soft_wrap=True)
@@ -582,9 +597,58 @@ async def _demo(settings: MeshSettings) -> int:
     console.print(
         "mesh stopped; the ledger and the traces stay in " + str(settings.data_dir), highlight=False
     )
-    _print_next_steps(settings, decision_id)
-    failed = found.unreachable or any(reply.error is not None for reply in replies)
-    return 1 if failed else 0
+    if report is None:
+        return 1
+    console.print(report.table())
+    if report.example_decision is not None:
+        _print_next_steps(settings, report.example_decision)
+    return 0 if report.cycles == options.hours else 1
+
+
+async def _simulate_week(settings: MeshSettings, state: MeshState, options: WeekOptions) -> WeekReport | None:
+    from mesh.coordinator import WeekRun
+
+    run = WeekRun(settings, state, options)
+    console.print(
+        f"\nsimulating {options.hours} hours of the {settings.scenario} scenario from "
+        f"{run.twin.start:%Y-%m-%d %H:%M}Z, one decision cycle an hour (run {run.run_id}; "
+        f"auto-reviewer: {options.reviewer})",
+        highlight=False,
+    )
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[status]}", style="dim"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("cycles", total=options.hours, status="")
+
+        def on_cycle(step: int, outcome: CycleOutcome) -> None:
+            report = run.report
+            progress.update(
+                task,
+                advance=1,
+                description=f"{run.twin.start + timedelta(hours=step + 1):%a %H:%M}",
+                status=(
+                    f"{report.decisions} decisions, {report.conflicts} conflicts, "
+                    f"{report.escalated} escalated, service {100 * run.twin.service_level():.1f}%"
+                ),
+            )
+
+        try:
+            return await run.run(on_cycle)
+        except Exception as error:  # the mesh is still stopped cleanly by the caller
+            err_console.print(
+                Text(
+                    f"error: the week stopped at hour {run.twin.step}: {type(error).__name__}: {error}",
+                    style="red",
+                ),
+                soft_wrap=True,
+            )
+            logging.getLogger("mesh").debug("week stopped", exc_info=True)
+            return None
 
 
 def _print_next_steps(settings: MeshSettings, decision_id: str) -> None:
@@ -621,7 +685,7 @@ def _configure_logging(level: str) -> None:
         logging.basicConfig(level=level.upper(), format="%(message)s", handlers=[handler])
     except ValueError as error:
         _fail(f"invalid settings: log_level: {error}", EXIT_BAD_SETTINGS)
-    for chatty in ("httpx", "httpx2", "httpcore", "mcp"):
+    for chatty in ("httpx", "httpx2", "httpcore", "mcp", "a2a"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 

@@ -35,6 +35,11 @@ class Scenario(StrEnum):
     DISRUPTION = "disruption"
 
 
+ReviewRule = Literal["credible", "approve", "deny"]
+"""How the auto-reviewer of unattended runs decides escalations (`mesh.coordinator.AutoReviewer`)."""
+REVIEW_RULES: tuple[ReviewRule, ...] = ("credible", "approve", "deny")
+
+
 class MeshSettings(BaseSettings):
     """Everything `mesh` reads from its environment. Ports of 0 mean "pick a free one"."""
 
@@ -67,6 +72,9 @@ class MeshSettings(BaseSettings):
     rate_per_tool: float = Field(default=50.0, gt=0, description="calls per second per client and tool")
     rate_burst_per_tool: int = Field(default=100, ge=1)
     escalation_ttl: float = Field(default=900.0, gt=0, description="seconds an escalation waits for a human")
+    reviewer: ReviewRule = Field(
+        default="credible", description="how `mesh demo`'s auto-reviewer decides escalations"
+    )
     start_timeout: float = Field(
         default=30.0, gt=0, description="seconds a component may take to become ready"
     )
@@ -83,6 +91,21 @@ class MeshSettings(BaseSettings):
         default=None, description="OTLP/HTTP collector base URL (Jaeger, Tempo), e.g. http://collector:4318"
     )
     local_traces: bool = Field(default=True, description="keep spans in data_dir/traces for `mesh trace`")
+
+    # --- models (mesh.models, docs/models.md) ---
+    model: str = Field(
+        default="", description="litellm model name, e.g. openai/gpt-4.1-mini or ollama/llama3.1; empty: none"
+    )
+    model_base_url: str | None = Field(
+        default=None, description="base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp)"
+    )
+    model_api_key: SecretStr | None = Field(
+        default=None, description="the provider's API key; default: its usual variable, e.g. OPENAI_API_KEY"
+    )
+    model_timeout: float = Field(default=60.0, gt=0, description="seconds one model call may take")
+    model_max_tokens: int | None = Field(default=None, ge=1, description="most output tokens per model call")
+    model_temperature: float | None = Field(default=None, ge=0, le=2)
+    # --- end models ---
 
     @model_validator(mode="after")
     def _postgres_needs_a_dsn(self) -> MeshSettings:
@@ -151,6 +174,14 @@ class MeshSettings(BaseSettings):
             environment["MESH_AUDIT_DSN"] = self.audit_dsn.get_secret_value()
         if self.otlp_endpoint is not None:
             environment["MESH_OTLP_ENDPOINT"] = self.otlp_endpoint
+        # --- models ---
+        for name in ("model", "model_base_url", "model_timeout", "model_max_tokens", "model_temperature"):
+            value = getattr(self, name)
+            if value is not None and value != "":
+                environment[f"MESH_{name.upper()}"] = str(value)
+        if self.model_api_key is not None:
+            environment["MESH_MODEL_API_KEY"] = self.model_api_key.get_secret_value()
+        # --- end models ---
         for name in ("oauth_issuer", "oauth_jwks_url"):
             value = getattr(self, name)
             if value is not None:

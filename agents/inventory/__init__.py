@@ -1,6 +1,7 @@
 """The inventory agent: reorder recommendations under a service level, and stock transfers."""
 
 from agents._skills import AgentSpec
+from agents.inventory._propose import proposer
 from agents.inventory._skills import RECOMMEND_REORDER, TRANSFER_STOCK
 
 SPEC = AgentSpec(
@@ -13,7 +14,12 @@ SPEC = AgentSpec(
     ),
     version="1.0.0",
     skills=(RECOMMEND_REORDER, TRANSFER_STOCK),
-    reaches={"inventory": ("inventory:read", "inventory:write"), "demand": ("demand:read",)},
+    reaches={
+        "inventory": ("inventory:read", "inventory:write"),
+        "demand": ("demand:read",),
+        "logistics": ("logistics:read",),
+    },
+    proposer=proposer,
 )
 
 __all__ = ["SPEC"]

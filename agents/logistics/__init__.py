@@ -1,6 +1,7 @@
 """The logistics agent: carrier and route choice under cost and carbon, and bookings."""
 
 from agents._skills import AgentSpec
+from agents.logistics._propose import proposer
 from agents.logistics._skills import BOOK_SHIPMENT, RECOMMEND_CARRIER
 
 SPEC = AgentSpec(
@@ -14,6 +15,7 @@ SPEC = AgentSpec(
     version="1.0.0",
     skills=(RECOMMEND_CARRIER, BOOK_SHIPMENT),
     reaches={"logistics": ("logistics:read", "logistics:write"), "sustainability": ("sustainability:read",)},
+    proposer=proposer,
 )
 
 __all__ = ["SPEC"]

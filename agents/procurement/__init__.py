@@ -1,6 +1,7 @@
 """The procurement agent: supplier choice under lead time, cost and labor compliance; purchase orders."""
 
 from agents._skills import AgentSpec
+from agents.procurement._propose import proposer
 from agents.procurement._skills import PLACE_PURCHASE_ORDER, RECOMMEND_SUPPLIER
 
 SPEC = AgentSpec(
@@ -14,6 +15,7 @@ SPEC = AgentSpec(
     version="1.0.0",
     skills=(RECOMMEND_SUPPLIER, PLACE_PURCHASE_ORDER),
     reaches={"procurement": ("procurement:read", "procurement:compliance:read", "procurement:write")},
+    proposer=proposer,
 )
 
 __all__ = ["SPEC"]

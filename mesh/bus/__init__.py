@@ -45,12 +45,14 @@ from mesh.bus._errors import (
     StreamBrokenError,
 )
 from mesh.bus._identity import (
+    CARD_KEYS_DIR,
     DEFAULT_WINDOW,
     KeyResolver,
     PinnedSenderKeys,
     PublicKey,
     SenderSigner,
     SenderVerifier,
+    public_keys_dir,
 )
 from mesh.bus._server import (
     SCOPE_KEY,
@@ -64,6 +66,7 @@ from mesh.bus._server import (
 
 __all__ = [
     "BUS_ERROR_CODES",
+    "CARD_KEYS_DIR",
     "DEFAULT_QUEUE_GROUP",
     "DEFAULT_STREAM_IDLE_TIMEOUT",
     "DEFAULT_TIMEOUT",
@@ -103,6 +106,7 @@ __all__ = [
     "nats_agent_interface",
     "nats_interface_url",
     "nats_transport_producer",
+    "public_keys_dir",
     "register_nats_transport",
     "subject_of",
 ]

@@ -47,6 +47,16 @@ SIGNING_ALGORITHM = "ES256"
 SIGNATURE_TYPE = "a2a-nats+jws"
 SIGNING_INPUT_TAG = "A2A-NATS-SIG/1"
 DEFAULT_WINDOW = 60.0
+CARD_KEYS_DIR = "agent-cards"
+"""Under the mesh's key directory: each agent's card (and bus) signing key, and `public/` with the
+public keys every verifier pins (`<agent>.jwk.json`)."""
+
+
+def public_keys_dir(key_dir: Path) -> Path:
+    """Where the agents' public keys are pinned: `<key_dir>/agent-cards/public`."""
+    return key_dir / CARD_KEYS_DIR / "public"
+
+
 DEFAULT_MAX_NONCES = 1_000_000
 KEY_FILE_SUFFIXES = (".jwk.json", ".json")
 

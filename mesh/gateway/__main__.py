@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--public-url", help="the URL clients use (default: http://HOST:PORT)")
     parser.add_argument("--upstream", type=_upstream, action="append", required=True, metavar="DOMAIN=URL")
+    parser.add_argument("--nats-url", help="NATS for the agent directory (without it the directory is empty)")
     args = parser.parse_args(argv)
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s gateway %(levelname)s %(message)s")
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             public_base_url=args.public_url or f"http://{host}:{args.port}",
             upstreams=dict(args.upstream),
             ledger=ledger,
+            nats_url=args.nats_url,
         )
         uvicorn.run(
             traced(gateway),

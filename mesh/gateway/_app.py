@@ -15,7 +15,8 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from mesh.audit import Ledger
-from mesh.gateway._clients import OPERATOR_SCOPE, UPSTREAM_SCOPE, builtin_clients
+from mesh.gateway._agents import AgentsService, mount_agents
+from mesh.gateway._clients import DIRECTORY_SCOPE, OPERATOR_SCOPE, UPSTREAM_SCOPE, builtin_clients
 from mesh.gateway._directory import UpstreamDirectory
 from mesh.gateway._errors import GatewayConfigError
 from mesh.gateway._escalations import (
@@ -71,6 +72,7 @@ class Gateway:
     app: FastAPI
     proxy: GovernedProxy
     authorization_server: AuthorizationServer | None
+    agents: AgentsService | None = None
 
 
 def build_gateway(
@@ -80,6 +82,7 @@ def build_gateway(
     upstreams: Mapping[str, str],
     ledger: Ledger,
     engine: PolicyEngine | None = None,
+    nats_url: str | None = None,
 ) -> Gateway:
     """Everything the gateway serves, wired from settings; nothing listens until the app is run."""
     base = public_base_url.rstrip("/")
@@ -122,10 +125,13 @@ def build_gateway(
         http=http,
     )
 
+    agents = AgentsService(settings.key_dir, nats_url)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
-            yield
+            async with agents.running():
+                yield
         finally:
             await http.aclose()
 
@@ -140,7 +146,8 @@ def build_gateway(
     app.include_router(server.router)
     _mount_resources(app, proxy, issuer, list(upstreams))
     _mount_escalations(app, proxy, verifier, escalations, pins, f"{base}/api")
-    return Gateway(app=app, proxy=proxy, authorization_server=server)
+    mount_agents(app, agents, verifier, base)
+    return Gateway(app=app, proxy=proxy, authorization_server=server, agents=agents)
 
 
 def traced(gateway: Gateway) -> Any:
@@ -220,7 +227,7 @@ def _mount_escalations(
         return {
             "resource": audience,
             "authorization_servers": [verifier.issuer],
-            "scopes_supported": [OPERATOR_SCOPE],
+            "scopes_supported": [OPERATOR_SCOPE, DIRECTORY_SCOPE],
             "bearer_methods_supported": ["header"],
         }
 

@@ -49,6 +49,8 @@ from mesh.negotiation._nats import (
     OUTCOME_SUBJECT,
     NatsCycleCoordinator,
     Proposer,
+    RefusedBatch,
+    bus_agent_id,
     serve_proposals,
 )
 from mesh.negotiation._outcome import (
@@ -103,11 +105,13 @@ __all__ = [
     "ProposalKey",
     "ProposalSet",
     "Proposer",
+    "RefusedBatch",
     "ResourceUse",
     "ScaleQuantity",
     "Screener",
     "SwitchMode",
     "audit_status",
+    "bus_agent_id",
     "by_primary_resource",
     "cluster_agents",
     "content_outcome",

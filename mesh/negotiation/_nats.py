@@ -3,8 +3,10 @@ agents' intents until each has answered or the deadline passes, whichever comes 
 
 Subjects (with an optional prefix): `cycles.open` carries each `CycleCall`; `intents.<cycle-id>`
 the agents' `IntentBatch`es; `outcomes.<cycle-id>` the `CycleOutcome`, when published. Plain
-NATS publish and subscribe; messages are not authenticated here (anyone on the bus may publish
-as any agent), which the A2A-over-NATS binding is for.
+NATS publish and subscribe. Batches are signed with the A2A-over-NATS binding's sender identity
+(`SenderSigner` headers over the subject and body) when the agent has a signer; a coordinator
+given a `SenderVerifier` refuses every batch whose signature does not verify, or whose verified
+sender is not the agent the batch claims to come from.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from pydantic import ValidationError
 
+from mesh.bus import SenderRefusedError, SenderSigner, SenderVerifier
+from mesh.bus._binding import lower_headers
 from mesh.negotiation._capacities import Capacities
 from mesh.negotiation._contract import IntentContract
 from mesh.negotiation._cycle import DecisionCycle, ProposalSet
@@ -37,11 +41,25 @@ OUTCOME_SUBJECT = "outcomes.{cycle_id}"
 Proposer = Callable[[CycleCall], Awaitable[Sequence[IntentContract]]]
 """An agent's proposal step: from what the call asks it to perceive, its intents for the cycle."""
 
+RefusedBatch = Callable[[str | None, str], Awaitable[None]]
+"""Told of each batch whose sender was refused: the claimed sender (None when unsigned) and why."""
+
+
+def bus_agent_id(agent: str) -> str:
+    """The bus identity of a negotiation agent: `agent:inventory` signs as `inventory`."""
+    return agent.removeprefix("agent:")
+
 
 async def serve_proposals(
-    connection: NATS, agent: str, propose: Proposer, *, subject_prefix: str = ""
+    connection: NATS,
+    agent: str,
+    propose: Proposer,
+    *,
+    subject_prefix: str = "",
+    signer: SenderSigner | None = None,
 ) -> Subscription:
-    """Answer every call for proposals with one final `IntentBatch` of `propose`'s intents.
+    """Answer every call for proposals with one final `IntentBatch` of `propose`'s intents,
+    signed by `signer` (whose agent id must be `bus_agent_id(agent)`) when one is given.
 
     A call already past its deadline is ignored. If `propose` raises, the batch is final, empty,
     and says why in `error`, so the coordinator need not wait for the deadline. Calls are
@@ -61,7 +79,9 @@ async def serve_proposals(
         except Exception as failure:
             intents, error = [], f"{type(failure).__name__}: {failure}"[:2000]
         batch = IntentBatch(cycle_id=call.cycle_id, agent=agent, intents=intents, final=True, error=error)
-        await connection.publish(call.intents_subject, batch.model_dump_json().encode())
+        body = batch.model_dump_json().encode()
+        headers = signer.headers(call.intents_subject, body) if signer is not None else None
+        await connection.publish(call.intents_subject, body, headers=headers)
 
     return await connection.subscribe(subject_prefix + CALL_SUBJECT, cb=on_call)
 
@@ -79,7 +99,11 @@ class NatsCycleCoordinator:
       or dropped (`NegotiationSettings.incomplete`): its proposal set may be partial;
     - batches for another cycle, from agents off the roster, after an agent's final batch,
       with intents of another agent, or malformed, are left out and listed in
-      `rejected_messages`.
+      `rejected_messages`;
+    - with a `verifier`, a batch whose sender identity does not verify (unsigned, unknown key,
+      bad signature, replayed) or whose verified sender is not `bus_agent_id` of the agent it
+      names is refused before it is read: listed in `rejected_messages` and passed to
+      `on_refused` (to be audited).
     """
 
     def __init__(
@@ -90,12 +114,16 @@ class NatsCycleCoordinator:
         deadline: float = 0.5,
         subject_prefix: str = "",
         publish_outcome: bool = False,
+        verifier: SenderVerifier | None = None,
+        on_refused: RefusedBatch | None = None,
     ) -> None:
         self.connection = connection
         self.cycle = cycle
         self.deadline = deadline
         self.subject_prefix = subject_prefix
         self.publish_outcome = publish_outcome
+        self.verifier = verifier
+        self.on_refused = on_refused
 
     async def run(
         self,
@@ -126,12 +154,24 @@ class NatsCycleCoordinator:
             everyone.set()
 
         async def on_batch(message: Msg) -> None:
+            sender = None
+            if self.verifier is not None:
+                try:
+                    sender = self.verifier.verify(
+                        message.subject, lower_headers(message.headers), message.data
+                    )
+                except SenderRefusedError as refused:
+                    await refuse(refused.sender, str(refused.reason))
+                    return
             try:
                 batch = IntentBatch.model_validate_json(message.data)
             except ValidationError as error:
                 rejected.append(f"malformed batch: {error.errors()[0]['msg']}")
                 return
             agent = batch.agent
+            if sender is not None and bus_agent_id(agent) != sender:
+                await refuse(sender, f"signed by {sender} but claims to come from {agent}")
+                return
             if batch.cycle_id != cycle_id:
                 rejected.append(f"batch from {agent} for cycle {batch.cycle_id}")
             elif agent not in expected:
@@ -151,6 +191,11 @@ class NatsCycleCoordinator:
                     finished.add(agent)
                     if finished >= expected:
                         everyone.set()
+
+        async def refuse(claimed: str | None, reason: str) -> None:
+            rejected.append(f"refused batch from {claimed or 'an unsigned sender'}: {reason}")
+            if self.on_refused is not None:
+                await self.on_refused(claimed, reason)
 
         intents_subject = self.subject_prefix + INTENTS_SUBJECT.format(cycle_id=cycle_id)
         subscription = await self.connection.subscribe(intents_subject, cb=on_batch)

@@ -231,10 +231,10 @@ def _refresh_and_trace(data_dir: Path) -> str:
     return decision_id[1]
 
 
-def test_mesh_demo_prints_every_domains_catalog_with_quality_and_exits_0(tmp_path: Path) -> None:
+def test_mesh_demo_runs_the_week_over_the_real_mesh_prints_its_table_and_exits_0(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     demo = subprocess.run(
-        _mesh(data_dir, "demo"),
+        _mesh(data_dir, "demo", "--hours", "6"),
         cwd=tmp_path,
         env=_environment(),
         capture_output=True,
@@ -247,4 +247,28 @@ def test_mesh_demo_prints_every_domains_catalog_with_quality_and_exits_0(tmp_pat
         assert f"\n {domain} " in demo.stdout
     assert "19 data products in 5 domains; all meet their contracts" in demo.stdout
     assert "mesh stopped" in demo.stdout
+    for row in (
+        "decision cycles",
+        "conflicts per 100 decisions",
+        "resolved without a human",
+        "negotiation rounds",
+        "policy outcomes",
+        "autonomous share",
+        "escalations",
+        "cycle latency",
+        "service level",
+        "carbon",
+    ):
+        assert row in demo.stdout, row
+    assert "6 simulated hours" in demo.stdout
+    assert "audit show" in demo.stdout
     assert processes_mentioning(data_dir) == []
+    verify = subprocess.run(
+        _mesh(data_dir, "audit", "verify"),
+        cwd=tmp_path,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -87,6 +87,8 @@ def test_embedded_components_are_nats_the_gateway_then_one_mcp_server_per_domain
             str(port),
             "--gateway-url",
             gateway_url,
+            "--nats-url",
+            f"nats://127.0.0.1:{client_port}",
         )
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 import nats
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from agents import load_or_create_card_key, public_keys_dir
@@ -220,7 +221,13 @@ class WeekRun:
             }
         cycle_id = f"{self.run_id}-h{twin.step:03d}"
         attributes = {"mesh.cycle_id": cycle_id, "mesh.simulated_hour": perception.at.isoformat()}
-        with tracer.start_as_current_span("decision_cycle", attributes=attributes) as span:
+        # Each cycle is a trace of its own (`mesh trace <decision-id>` shows one hour), linked to
+        # the run's span when there is one.
+        run_span = trace.get_current_span().get_span_context()
+        links = [trace.Link(run_span)] if run_span.is_valid else []
+        with tracer.start_as_current_span(
+            "decision_cycle", context=otel_context.Context(), links=links, attributes=attributes
+        ) as span:
             started = time.perf_counter()
             outcome = await coordinator.run(
                 ROSTER,

@@ -1,5 +1,6 @@
-"""An agent on the NATS bus: its A2A request handler served over the A2A-over-NATS binding, and its
-part in decision cycles (proposals answered on `cycles.open`, signed with the agent's card key).
+"""An agent on the NATS bus: its A2A request handler served over the A2A-over-NATS binding, its
+part in decision cycles (proposals answered on `cycles.open`, signed with the agent's card key),
+and its own copy of the registry, through which it finds and asks the other agents (`Peers`).
 
 `NatsBinding` is a `ProtocolBinding` (`build_agent_app(bindings=[...])`): the card lists the NATS
 interface first, and for as long as the app runs one NATS connection carries the binding's
@@ -23,6 +24,7 @@ from a2a.server.request_handlers import RequestHandler
 from a2a.types import AgentInterface
 from nats.aio.client import Client as NATS
 
+from agents._peers import Peers
 from mesh.bus import (
     NatsA2AServer,
     PinnedSenderKeys,
@@ -34,6 +36,7 @@ from mesh.bus import (
     nats_agent_interface,
 )
 from mesh.negotiation import Proposer, serve_proposals
+from mesh.registry import AgentDirectory, PinnedAgentKeys
 
 logger = logging.getLogger("agents")
 
@@ -88,6 +91,7 @@ class NatsBinding:
         self.verifier = SenderVerifier(DirectoryKeys(pinned_keys_dir))
         self.proposer = proposer
         self.extras = extras
+        self.pinned_keys_dir = pinned_keys_dir
 
     def interface(self) -> AgentInterface:
         return nats_agent_interface(self.nats_url, self.subject)
@@ -110,6 +114,14 @@ class NatsBinding:
             )
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(server)
+                directory = await stack.enter_async_context(
+                    AgentDirectory(PinnedAgentKeys(self.pinned_keys_dir)).serving(connection)
+                )
+                peers = Peers(directory, connection, self.signer)
+                stack.push_async_callback(peers.close)
+                attach = getattr(self.proposer, "attach_peers", None)
+                if callable(attach):
+                    attach(peers)
                 if self.proposer is not None:
                     subscription = await serve_proposals(
                         connection, f"agent:{self.domain}", self.proposer, signer=self.signer

@@ -5,7 +5,9 @@ A region is short of a SKU when its warehouses' stock, what arrives within three
 already being moved there from other warehouses cover less than `SHORT_HOURS` of recent demand; a
 region can give what its best-stocked warehouse holds beyond `KEEP_HOURS` of its own demand. The
 shipment (up to a day of the air carrier's capacity on the lane) goes by air when the shortage is
-acute (under `AIR_HOURS` of cover), else by the cheapest carrier. It uses the origin region's
+acute (under `AIR_HOURS` of cover), else by the cheapest carrier; but by the cleanest when the
+sustainability agent, asked over A2A on NATS, says the origin's carbon budget is in its warning
+band or exceeded. It uses the origin region's
 transport carbon allowance and the destination's space, and concedes by switching to cleaner modes
 (rail, ocean: slower, a fraction of air's CO2e), then shipping less, then waiting. Carbon and
 impact facts are what the gateway's fact finders would find, so policy judges the intent as it
@@ -14,16 +16,20 @@ will judge the booking.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agents._mcp import GatewayTools
-from agents._proposals import ReferenceReader, clamp, intent_id, perceive, telemetry_evidence
+from agents._peers import PeerError, Peers
+from agents._proposals import REFERENCE_TTL, ReferenceReader, clamp, intent_id, perceive, telemetry_evidence
 from mesh.negotiation import (
     CycleCall,
     Delay,
+    Evidence,
     IntentContract,
     IntentFacts,
     ModeOption,
@@ -33,6 +39,8 @@ from mesh.negotiation import (
 )
 from mesh.policy import CarbonFacts, ImpactFacts
 from mesh.simulation import StockView
+
+logger = logging.getLogger("agents")
 
 SHORT_HOURS = 72.0
 AIR_HOURS = 48.0
@@ -47,6 +55,34 @@ class LogisticsProposer:
         self.reference = ReferenceReader(
             tools, "logistics", {"rates": ("logistics", "get_carrier_rates", {"limit": 1000})}
         )
+        self.peers: Peers | None = None
+        self._budgets: dict[str, tuple[float, Mapping[str, Any]]] = {}
+
+    def attach_peers(self, peers: Peers) -> None:
+        self.peers = peers
+
+    async def budget(self, region: str, decision_id: str) -> Mapping[str, Any] | None:
+        """The sustainability agent's view of `region`'s carbon budget (asked at most every
+        `REFERENCE_TTL` seconds); None when it cannot be asked."""
+        cached = self._budgets.get(region)
+        if cached is not None and time.monotonic() - cached[0] < REFERENCE_TTL:
+            return cached[1]
+        if self.peers is None:
+            return None
+        try:
+            report = await self.peers.ask(
+                "sustainability", "carbon_budget_status", {"region": region}, decision_id=decision_id
+            )
+        except PeerError as error:
+            logger.warning("proposing without the sustainability agent's budget for %s: %s", region, error)
+            return None
+        budgets = [b for b in report.get("budgets", []) if isinstance(b, dict) and b.get("region") == region]
+        if not budgets:
+            return None
+        sources = [s for s in report.get("sources", []) if isinstance(s, dict)]
+        found = {**budgets[0], "source": sources[0] if sources else None}
+        self._budgets[region] = (time.monotonic(), found)
+        return found
 
     async def __call__(self, call: CycleCall) -> Sequence[IntentContract]:
         perception = perceive(call)
@@ -85,11 +121,13 @@ class LogisticsProposer:
                 if units < MIN_UNITS:
                     continue
                 acute = cover[region] < AIR_HOURS
-                mode = (
-                    "air"
-                    if acute and "air" in modes
-                    else min(modes, key=lambda m: float(modes[m]["cost_per_unit"]))
-                )
+                budget = await self.budget(origin, f"{call.cycle_id}.logistics.budget")
+                if budget is not None and budget.get("status") in ("warning", "exceeded"):
+                    mode = min(modes, key=lambda m: float(modes[m]["co2e_kg_per_unit"]))
+                elif acute and "air" in modes:
+                    mode = "air"
+                else:
+                    mode = min(modes, key=lambda m: float(modes[m]["cost_per_unit"]))
                 chosen = modes[mode]
                 carbon = perception.carbon_of(origin)
                 co2e = round(units * float(chosen["co2e_kg_per_unit"]), 3)
@@ -116,6 +154,7 @@ class LogisticsProposer:
                             telemetry_evidence(perception, donor),
                             telemetry_evidence(perception, target),
                             reference.evidence("rates", summary=f"{lane} rates by mode"),
+                            *_budget_evidence(origin, budget),
                         ],
                         constraints=[
                             ResourceUse(resource=f"carbon:{origin}", amount=co2e),
@@ -163,6 +202,21 @@ class LogisticsProposer:
                     )
                 )
         return intents
+
+
+def _budget_evidence(region: str, budget: Mapping[str, Any] | None) -> list[Evidence]:
+    """The sustainability agent's answer, cited by the product it read (when it named it)."""
+    source = budget.get("source") if budget is not None else None
+    if budget is None or not isinstance(source, dict):
+        return []
+    return [
+        Evidence(
+            product_id=str(source["product_id"]),
+            version=str(source["version"]),
+            as_of=source["as_of"],
+            summary=f"sustainability agent: {region} carbon budget {budget.get('status')}",
+        )
+    ]
 
 
 def _held(view: StockView) -> int:

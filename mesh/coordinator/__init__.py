@@ -3,7 +3,8 @@ MCP through the gateway), an auto-reviewer for unattended runs, and the week's r
 See docs/simulation.md.
 """
 
-from mesh.coordinator._agents import AgentCallError, AgentClients, EscalationDesk, TaskAnswer
+from agents._peers import TaskAnswer
+from mesh.coordinator._agents import AgentCallError, AgentClients, EscalationDesk
 from mesh.coordinator._report import WeekReport
 from mesh.coordinator._review import REVIEW_RULES, AutoReviewer, Review, ReviewRule
 from mesh.coordinator._week import ROSTER, WeekOptions, WeekRun, skill_request

@@ -6,26 +6,18 @@ gateway's escalation API."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
-from a2a.client import A2ACardResolver, Client, ClientConfig, ClientFactory
-from a2a.helpers import get_data_parts, new_data_part
-from a2a.types import (
-    AgentCard,
-    GetTaskRequest,
-    Message,
-    Role,
-    SendMessageRequest,
-    Task,
-    TaskState,
-)
+from a2a.client import A2ACardResolver, Client
+from a2a.helpers import new_data_part
+from a2a.types import AgentCard, Message, Role
 from nats.aio.client import Client as NATS
 
 from agents import PinnedCardKeys, card_verifier, public_keys_dir
-from agents._executor import DECISION_METADATA
-from mesh.bus import NATS_BINDING_URI, SenderSigner, register_nats_transport
+from agents._peers import PeerError, TaskAnswer, nats_client_factory, send, skill_message
+from mesh.bus import SenderSigner
 from mesh.identity import ClientCredentialsAuth, read_client_secret
 
 A2A_TIMEOUT = 30.0
@@ -34,40 +26,6 @@ REVIEWER_CLIENT = "auto-reviewer"
 
 class AgentCallError(RuntimeError):
     """An agent's task ended without a result: failed, rejected, or held and then refused."""
-
-
-@dataclass(frozen=True)
-class TaskAnswer:
-    """How an agent's task ended: its state, its output (the artifact's data), and the problem
-    it reported when it did not complete (the `Problem` DataPart of its status message)."""
-
-    task_id: str
-    state: TaskState
-    output: Mapping[str, Any]
-    problem: Mapping[str, Any]
-
-    @property
-    def completed(self) -> bool:
-        return self.state == TaskState.TASK_STATE_COMPLETED
-
-    @property
-    def held(self) -> bool:
-        return self.state == TaskState.TASK_STATE_INPUT_REQUIRED
-
-
-def _answer(task: Task) -> TaskAnswer:
-    output: dict[str, Any] = {}
-    for artifact in task.artifacts:
-        for data in get_data_parts(artifact.parts):
-            if isinstance(data, dict):
-                output = data
-                break
-    problem: dict[str, Any] = {}
-    if task.status.HasField("message"):
-        for data in get_data_parts(task.status.message.parts):
-            if isinstance(data, dict):
-                problem = data
-    return TaskAnswer(task.id, task.status.state, output, problem)
 
 
 class AgentClients:
@@ -84,14 +42,13 @@ class AgentClients:
         *,
         nc: NATS,
         signer: SenderSigner,
-        key_dir: Any,
+        key_dir: Path,
         http: httpx.AsyncClient,
     ) -> AgentClients:
         """Fetch each agent's card from `endpoints` (domain -> base URL), verify its signature with
         the keys pinned in `key_dir`, and make a client that prefers its NATS interface."""
         pinned = PinnedCardKeys.from_directory(public_keys_dir(key_dir))
-        factory = ClientFactory(ClientConfig(streaming=False, supported_protocol_bindings=[NATS_BINDING_URI]))
-        register_nats_transport(factory, nc, signer=signer, timeout=A2A_TIMEOUT)
+        factory = nats_client_factory(nc, signer, timeout=A2A_TIMEOUT)
         clients: dict[str, Client] = {}
         cards: dict[str, AgentCard] = {}
         for domain, endpoint in endpoints.items():
@@ -107,13 +64,9 @@ class AgentClients:
     ) -> TaskAnswer:
         """Send `{"skill": skill, "input": arguments}` to the agent and wait for its task to end or
         to be held (`input-required`)."""
-        message = Message(
-            role=Role.ROLE_USER,
-            message_id=f"{decision_id or 'ask'}.{skill}",
-            parts=[new_data_part({"skill": skill, "input": dict(arguments)})],
+        message = skill_message(
+            skill, arguments, message_id=f"{decision_id or 'ask'}.{skill}", decision_id=decision_id
         )
-        if decision_id is not None:
-            message.metadata.update({DECISION_METADATA: decision_id})
         return await self._send(domain, message)
 
     async def resume(self, domain: str, answer: TaskAnswer) -> TaskAnswer:
@@ -127,22 +80,10 @@ class AgentClients:
         return await self._send(domain, message)
 
     async def _send(self, domain: str, message: Message) -> TaskAnswer:
-        client = self._clients[domain]
-        task: Task | None = None
-        async for event in client.send_message(SendMessageRequest(message=message)):
-            if event.HasField("task"):
-                task = event.task
-        if task is None:
-            raise AgentCallError(f"agent {domain} answered without a task")
-        if task.status.state not in (
-            TaskState.TASK_STATE_COMPLETED,
-            TaskState.TASK_STATE_FAILED,
-            TaskState.TASK_STATE_REJECTED,
-            TaskState.TASK_STATE_INPUT_REQUIRED,
-            TaskState.TASK_STATE_CANCELED,
-        ):
-            task = await client.get_task(GetTaskRequest(id=task.id))
-        return _answer(task)
+        try:
+            return await send(self._clients[domain], message)
+        except PeerError as error:
+            raise AgentCallError(f"agent {domain}: {error}") from None
 
     async def close(self) -> None:
         for client in self._clients.values():
@@ -152,7 +93,7 @@ class AgentClients:
 class EscalationDesk:
     """The gateway's escalation API as the auto-reviewer uses it (scope `mesh:operator`)."""
 
-    def __init__(self, gateway_url: str, *, clients_file: Any, http: httpx.AsyncClient) -> None:
+    def __init__(self, gateway_url: str, *, clients_file: Path, http: httpx.AsyncClient) -> None:
         base = gateway_url.rstrip("/")
         self.base = base
         self._http = http

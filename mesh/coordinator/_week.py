@@ -39,9 +39,10 @@ from opentelemetry import trace
 
 from agents import load_or_create_card_key, public_keys_dir
 from agents._bus import DirectoryKeys
+from agents._peers import TaskAnswer
 from mesh.audit import AuditRecord, Caller, open_ledger
 from mesh.bus import SenderSigner, SenderVerifier
-from mesh.coordinator._agents import AgentCallError, AgentClients, EscalationDesk, TaskAnswer
+from mesh.coordinator._agents import AgentCallError, AgentClients, EscalationDesk
 from mesh.coordinator._report import WeekReport
 from mesh.coordinator._review import REVIEWER_SUBJECT, AutoReviewer, ReviewRule
 from mesh.negotiation import (

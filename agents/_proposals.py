@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from agents._mcp import GatewayTools, Query
-from mesh.negotiation import CycleCall, Evidence, IntentContract
+from mesh.negotiation import CycleCall, Evidence
 from mesh.simulation import PERCEPTION_FORMAT, StockView, WeekPerception
 
 REFERENCE_TTL = 300.0
 """Seconds a proposer reuses reference data it read through the gateway before reading it again."""
-
-Propose = Callable[[CycleCall], Awaitable[Sequence[IntentContract]]]
 
 
 class NotAWeekCycle(ValueError):
@@ -70,13 +68,11 @@ class ReferenceReader:
     def __init__(
         self,
         tools: GatewayTools,
-        domain: str,
         reads: Mapping[str, tuple[str, str, Mapping[str, Any]]],
         *,
         ttl: float = REFERENCE_TTL,
     ) -> None:
         self.tools = tools
-        self.domain = domain
         self.reads = dict(reads)
         self.ttl = ttl
         self._cached: Reference | None = None

@@ -1,4 +1,4 @@
-"""Loopback ports for tests that start servers."""
+"""Loopback ports, a nats-server and NATS connections for tests that start servers."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import nats
 import pytest
+from nats.aio.client import Client as NATS
 
 
 def free_port() -> int:
@@ -47,3 +49,19 @@ def nats_server(within: float = 10.0) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(within)
+
+
+@asynccontextmanager
+async def nats_connections(url: str) -> AsyncIterator[Callable[[], Awaitable[NATS]]]:
+    """Open NATS connections to `url` (one per role, as separate processes would); all closed on exit."""
+    opened: list[NATS] = []
+
+    async def open_one() -> NATS:
+        connection = await nats.connect(url, allow_reconnect=False)
+        opened.append(connection)
+        return connection
+
+    yield open_one
+    for connection in opened:
+        if not connection.is_closed:
+            await connection.close()

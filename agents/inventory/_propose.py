@@ -48,7 +48,6 @@ class InventoryProposer:
     def __init__(self, tools: GatewayTools) -> None:
         self.reference = ReferenceReader(
             tools,
-            "inventory",
             {
                 "policies": ("inventory", "get_reorder_policies", {"limit": 1000}),
                 "road": ("logistics", "get_carrier_rates", {"mode": "road"}),

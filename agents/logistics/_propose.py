@@ -53,7 +53,7 @@ MODE_ORDER = ("air", "rail", "road", "ocean")
 class LogisticsProposer:
     def __init__(self, tools: GatewayTools) -> None:
         self.reference = ReferenceReader(
-            tools, "logistics", {"rates": ("logistics", "get_carrier_rates", {"limit": 1000})}
+            tools, {"rates": ("logistics", "get_carrier_rates", {"limit": 1000})}
         )
         self.peers: Peers | None = None
         self._budgets: dict[str, tuple[float, Mapping[str, Any]]] = {}

@@ -37,7 +37,6 @@ class ProcurementProposer:
     def __init__(self, tools: GatewayTools) -> None:
         self.reference = ReferenceReader(
             tools,
-            "procurement",
             {
                 "catalog": ("procurement", "get_supplier_catalog", {"limit": 1000}),
                 "scorecards": ("procurement", "get_supplier_scorecards", {}),

@@ -36,35 +36,36 @@ class AutoReviewer:
         self.min_credibility = min_credibility
 
     def review(self, result: IntentResult) -> Review:
-        if self.rule == "approve":
-            return Review(True, "auto-reviewer approves every escalation (rule: approve)")
-        if self.rule == "deny":
-            return Review(False, "auto-reviewer denies every escalation (rule: deny)")
-        standing = self.trust.assess(result.agent)
-        if standing.autonomy == "quarantined":
-            return Review(False, f"{result.agent} is quarantined")
-        if standing.credibility < self.min_credibility:
-            return Review(
-                False,
-                f"{result.agent} credibility {standing.credibility:.2f} is below {self.min_credibility:.2f}",
-            )
-        if result.policy is not None and any(rule.outcome == "deny" for rule in result.policy.rules):
+        """An intent the decision cycle escalated."""
+        refused = self._refusal(result.agent)
+        if refused is not None:
+            return refused
+        denied = result.policy is not None and any(rule.outcome == "deny" for rule in result.policy.rules)
+        if self.rule == "credible" and denied:
             return Review(False, "a policy rule denies it")
-        return Review(
-            True,
-            f"{result.agent} is credible ({standing.credibility:.2f}, {standing.autonomy}) "
-            "and no rule denies it",
-        )
+        return self._approval(result.agent, "no rule denies it")
 
     def review_held_call(self, agent: str, reasons: list[str]) -> Review:
         """A call the gateway held while an agent executed an intent the cycle had let through."""
-        if self.rule == "approve":
-            return Review(True, "auto-reviewer approves every escalation (rule: approve)")
+        return self._refusal(agent) or self._approval(agent, f"held for: {'; '.join(reasons)}")
+
+    def _refusal(self, agent: str) -> Review | None:
+        """Why the rule denies `agent`'s escalation whatever it is; None when it may be approved."""
         if self.rule == "deny":
             return Review(False, "auto-reviewer denies every escalation (rule: deny)")
+        if self.rule == "approve":
+            return None
         standing = self.trust.assess(agent)
-        if standing.autonomy == "quarantined" or standing.credibility < self.min_credibility:
-            return Review(False, f"{agent} is not credible enough ({standing.credibility:.2f})")
-        return Review(
-            True, f"{agent} is credible ({standing.credibility:.2f}); held for: {'; '.join(reasons)}"
-        )
+        if standing.autonomy == "quarantined":
+            return Review(False, f"{agent} is quarantined")
+        if standing.credibility < self.min_credibility:
+            return Review(
+                False, f"{agent} credibility {standing.credibility:.2f} is below {self.min_credibility:.2f}"
+            )
+        return None
+
+    def _approval(self, agent: str, why: str) -> Review:
+        if self.rule == "approve":
+            return Review(True, "auto-reviewer approves every escalation (rule: approve)")
+        standing = self.trust.assess(agent)
+        return Review(True, f"{agent} is credible ({standing.credibility:.2f}, {standing.autonomy}); {why}")

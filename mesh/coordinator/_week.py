@@ -38,7 +38,6 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from agents import load_or_create_card_key, public_keys_dir
-from agents._bus import DirectoryKeys
 from agents._peers import TaskAnswer
 from mesh.audit import AuditRecord, Caller, open_ledger
 from mesh.bus import SenderSigner, SenderVerifier
@@ -56,6 +55,7 @@ from mesh.negotiation import (
     to_audit_records,
 )
 from mesh.policy import RegoPolicyEngine
+from mesh.registry import PinnedAgentKeys
 from mesh.settings import MeshSettings
 from mesh.simulation import Twin
 from mesh.supervisor import MeshState
@@ -162,7 +162,7 @@ class WeekRun:
         assert self.state.gateway_endpoint is not None
         key = load_or_create_card_key(settings.key_dir, COORDINATOR_ID)
         signer = SenderSigner(COORDINATOR_ID, key.key)
-        verifier = SenderVerifier(DirectoryKeys(public_keys_dir(settings.key_dir)))
+        verifier = SenderVerifier(PinnedAgentKeys(public_keys_dir(settings.key_dir)))
         connection = await nats.connect(self.state.nats_endpoint, name="coordinator", connect_timeout=5)
         ledger = open_ledger(settings)
         began = time.perf_counter()

@@ -17,8 +17,9 @@ from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
 from mesh.bus import public_keys_dir
+from mesh.gateway._bearer import scoped_bearer
 from mesh.gateway._clients import DIRECTORY_SCOPE
-from mesh.identity import InvalidTokenError, Principal, TokenVerifier, bearer_challenge
+from mesh.identity import TokenVerifier
 from mesh.registry import AgentDirectory, AgentStatus, PinnedAgentKeys, RegistryError, UnknownAgentError
 
 logger = logging.getLogger(__name__)
@@ -103,24 +104,13 @@ def mount_agents(app: FastAPI, service: AgentsService, verifier: TokenVerifier, 
     base = public_base_url.rstrip("/")
     audience, metadata = f"{base}/api", f"{base}/.well-known/oauth-protected-resource/api"
 
-    def reader(request: Request) -> Principal:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        challenge = {"resource_metadata": metadata, "scope": DIRECTORY_SCOPE}
-        if scheme.lower() != "bearer" or not token.strip():
-            raise HTTPException(
-                401, "a bearer token is required", {"WWW-Authenticate": bearer_challenge(**challenge)}
-            )
-        try:
-            principal = verifier.verify(token.strip(), audience=audience)
-        except InvalidTokenError as error:
-            header = bearer_challenge(**challenge, error="invalid_token", error_description=str(error))
-            raise HTTPException(401, str(error), {"WWW-Authenticate": header}) from None
-        if DIRECTORY_SCOPE not in principal.scopes:
-            header = bearer_challenge(
-                **challenge, error="insufficient_scope", error_description="directory readers only"
-            )
-            raise HTTPException(403, f"needs the scope {DIRECTORY_SCOPE}", {"WWW-Authenticate": header})
-        return principal
+    reader = scoped_bearer(
+        verifier,
+        audience=audience,
+        resource_metadata=metadata,
+        scope=DIRECTORY_SCOPE,
+        who="directory readers only",
+    )
 
     @app.get("/api/agents")
     async def list_agents(

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 
 from mesh.audit import Ledger
 from mesh.gateway._agents import AgentsService, mount_agents
+from mesh.gateway._bearer import scoped_bearer
 from mesh.gateway._clients import DIRECTORY_SCOPE, OPERATOR_SCOPE, UPSTREAM_SCOPE, builtin_clients
 from mesh.gateway._directory import UpstreamDirectory
 from mesh.gateway._errors import GatewayConfigError
@@ -32,10 +33,7 @@ from mesh.gateway._ratelimit import Rate, RateLimiter
 from mesh.gateway._scopes import domain_scopes
 from mesh.identity import (
     AuthorizationServer,
-    InvalidTokenError,
-    Principal,
     TokenVerifier,
-    bearer_challenge,
     load_or_create_clients,
     load_or_create_signing_key,
 )
@@ -203,24 +201,9 @@ def _mount_escalations(
 ) -> None:
     metadata = f"{proxy.public_base_url}/.well-known/oauth-protected-resource/api"
 
-    def operator(request: Request) -> Principal:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        challenge = {"resource_metadata": metadata, "scope": OPERATOR_SCOPE}
-        if scheme.lower() != "bearer" or not token:
-            raise HTTPException(
-                401, "a bearer token is required", {"WWW-Authenticate": bearer_challenge(**challenge)}
-            )
-        try:
-            principal = verifier.verify(token.strip(), audience=audience)
-        except InvalidTokenError as error:
-            header = bearer_challenge(**challenge, error="invalid_token", error_description=str(error))
-            raise HTTPException(401, str(error), {"WWW-Authenticate": header}) from None
-        if OPERATOR_SCOPE not in principal.scopes:
-            header = bearer_challenge(
-                **challenge, error="insufficient_scope", error_description="operators only"
-            )
-            raise HTTPException(403, f"needs the scope {OPERATOR_SCOPE}", {"WWW-Authenticate": header})
-        return principal
+    operator = scoped_bearer(
+        verifier, audience=audience, resource_metadata=metadata, scope=OPERATOR_SCOPE, who="operators only"
+    )
 
     @app.get("/.well-known/oauth-protected-resource/api")
     async def api_metadata() -> dict[str, Any]:

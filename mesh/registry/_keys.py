@@ -21,9 +21,10 @@ class PinnedAgentKeys:
 
     `reload()` reads the directory again, but only when it changed since the last read (names,
     sizes and modification times), so a stream of messages from unknown agents cannot make it
-    re-read the files each time. A directory that cannot be read as a whole (a file that is not a
-    public P-256 JWK) keeps the keys read before and logs which file; a missing directory is an
-    empty set. Keys are never fetched from anywhere else.
+    re-read the files each time. Asked for an agent it does not know, it reloads first, so keys
+    pinned after start-up (the coordinator's, a new agent's) are found. A directory that cannot be
+    read as a whole (a file that is not a public P-256 JWK) keeps the keys read before and logs
+    which file; a missing directory is an empty set. Keys are never fetched from anywhere else.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -33,7 +34,10 @@ class PinnedAgentKeys:
         self.reload()
 
     def __call__(self, agent: str) -> ECKey | None:
-        return self._keys(agent)
+        key = self._keys(agent)
+        if key is None and self.reload():
+            key = self._keys(agent)
+        return key
 
     @property
     def agents(self) -> frozenset[str]:

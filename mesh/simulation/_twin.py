@@ -156,7 +156,6 @@ class Twin:
             if rate["mode"] == "road"
         }
         self.totals = {region: RegionTotals() for region in REGIONS}
-        self.stockouts = 0
 
     @property
     def now(self) -> datetime:
@@ -251,8 +250,6 @@ class Twin:
             totals = self.totals[position.region]
             totals.demand += demand
             totals.served += served
-            if served < demand - 1e-9:
-                self.stockouts += 1
         for region in REGIONS:
             self.spent_kg[region] += self.energy_per_hour[region]
             self.totals[region].energy_kg += self.energy_per_hour[region]

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import nats
 import pytest
 from a2a.client import Client, ClientCallContext, ClientConfig, ClientFactory
 from a2a.server.request_handlers import RequestHandler
@@ -31,7 +30,7 @@ from mesh.bus import (
     nats_agent_interface,
     register_nats_transport,
 )
-from tests.net import nats_server
+from tests.net import nats_connections, nats_server
 
 from ._echo import EchoExecutor, echo_card, echo_handler
 
@@ -78,17 +77,8 @@ def signer(keys: Keys) -> SenderSigner:
 @pytest.fixture
 async def connect(nats_url: str) -> AsyncIterator[Callable[[], Awaitable[NATS]]]:
     """Open NATS connections (one per role, as separate processes would); all closed after the test."""
-    opened: list[NATS] = []
-
-    async def open_one() -> NATS:
-        connection = await nats.connect(nats_url, allow_reconnect=False)
-        opened.append(connection)
-        return connection
-
-    yield open_one
-    for connection in opened:
-        if not connection.is_closed:
-            await connection.close()
+    async with nats_connections(nats_url) as open_one:
+        yield open_one
 
 
 @pytest.fixture

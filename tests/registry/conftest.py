@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import nats
 import pytest
 from a2a.types import AgentCard
 from nats.aio.client import Client as NATS
@@ -20,7 +19,7 @@ from agents import agent_spec, build_card, load_or_create_card_key, sign_card
 from mesh.bus import SenderSigner, agent_subject, nats_agent_interface
 from mesh.identity import SigningKey
 from mesh.registry import Announcement, announce_subject
-from tests.net import nats_server
+from tests.net import nats_connections, nats_server
 
 BOUND = 10.0
 """Seconds any one wait in these tests may take before the test fails."""
@@ -37,17 +36,8 @@ def nats_url() -> Iterator[str]:
 @pytest.fixture
 async def connect(nats_url: str) -> AsyncIterator[Callable[[], Awaitable[NATS]]]:
     """Open NATS connections (one per role, as separate processes would); all closed after the test."""
-    opened: list[NATS] = []
-
-    async def open_one() -> NATS:
-        connection = await nats.connect(nats_url, allow_reconnect=False)
-        opened.append(connection)
-        return connection
-
-    yield open_one
-    for connection in opened:
-        if not connection.is_closed:
-            await connection.close()
+    async with nats_connections(nats_url) as open_one:
+        yield open_one
 
 
 @pytest.fixture

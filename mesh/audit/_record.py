@@ -97,9 +97,15 @@ class AuditRecord(_Part):
     caller: Caller | None = None
     trace_id: str | None = Field(default=None, pattern=_HEX32)
     span_id: str | None = Field(default=None, pattern=_HEX16)
+    assets: Annotated[dict[str, str], AfterValidator(_sorted_deep)] | None = Field(
+        default=None,
+        description="versions of the assets the step used (prompts, model settings, tool definitions...), "
+        "by key, as `mesh.assets` names them",
+    )
 
     def canonical_json(self) -> str:
         """The exact text that is stored and hashed, unique for a record's value: fields in
         declaration order, free-form maps with sorted keys, no spaces, timestamps in UTC.
-        Parsing it and rendering again gives the same text."""
-        return self.model_dump_json()
+        Parsing it and rendering again gives the same text. `assets` is left out when absent, so
+        records written before it existed keep their text and hash."""
+        return self.model_dump_json(exclude={"assets"} if self.assets is None else None)

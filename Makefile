@@ -4,13 +4,17 @@
 UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 
-.PHONY: demo test lint sync clean
+.PHONY: demo test lint eval sync clean
 
 demo: sync
 	$(UV) run --locked mesh demo
 
 test: sync
 	$(UV) run --locked pytest
+
+# The eval gate in replay mode: golden and adversarial cases through the real mesh (evals/README.md).
+eval: sync
+	$(UV) run --locked mesh eval --suite all --gate
 
 lint: sync
 	$(UV) run --locked ruff check .

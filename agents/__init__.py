@@ -5,12 +5,17 @@ act only through the governance gateway with the agent's own credentials.
 `python -m agents <domain>` runs one; `python -m agents cards` writes `capability_cards/`.
 `agent_spec(domain)` is an agent's definition, `build_agent_app` builds it as an ASGI app,
 `build_card` its Agent Card; `verify_card` checks a card's signature against pinned keys.
+
+With a model, an agent also answers free-text questions (`agents._ask.FreeText`, kept out of this
+package's imports because the model layer loads pydantic-ai): the answer is text with an `Answer`
+beside it.
 """
 
 from __future__ import annotations
 
 import importlib
 
+from agents._answer import ANSWER_ARTIFACT, ANSWER_FORMAT, ASK_SKILL, Answer, TokenUse, ToolCall, ToolData
 from agents._cards import (
     FILE_BASE_URL,
     JSONRPC_PATH,
@@ -22,6 +27,7 @@ from agents._cards import (
     write_card_files,
 )
 from agents._errors import (
+    AgentConfigError,
     AgentError,
     CardError,
     CardKeyError,
@@ -45,7 +51,7 @@ from agents._signing import (
     sign_card,
     verify_card,
 )
-from agents._skills import AgentSpec, Skill
+from agents._skills import AgentSpec, Question, Skill, read_request
 from agents._wire import Problem, SkillRequest
 from mesh.settings import DOMAINS
 
@@ -63,6 +69,9 @@ def all_specs() -> list[AgentSpec]:
 
 
 __all__ = [
+    "ANSWER_ARTIFACT",
+    "ANSWER_FORMAT",
+    "ASK_SKILL",
     "DECISION_METADATA",
     "FILE_BASE_URL",
     "JSONRPC_PATH",
@@ -70,8 +79,10 @@ __all__ = [
     "REST_PATH",
     "SKILL_SCHEMAS_EXTENSION",
     "AgentApp",
+    "AgentConfigError",
     "AgentError",
     "AgentSpec",
+    "Answer",
     "CardError",
     "CardKeyError",
     "CardVerificationError",
@@ -82,12 +93,16 @@ __all__ = [
     "PolicyEscalated",
     "Problem",
     "ProtocolBinding",
+    "Question",
     "Skill",
     "SkillExecutor",
     "SkillFailed",
     "SkillRequest",
     "SkillRequestHandler",
+    "TokenUse",
+    "ToolCall",
     "ToolCallError",
+    "ToolData",
     "ToolFailed",
     "ToolSession",
     "agent_spec",
@@ -100,6 +115,7 @@ __all__ = [
     "decision_id_for",
     "load_or_create_card_key",
     "public_keys_dir",
+    "read_request",
     "sign_card",
     "stale_card_files",
     "verify_card",

@@ -3,8 +3,10 @@
     python -m agents <domain> --port P --gateway-url URL [--nats-url URL] [--host H] [--public-url URL]
     python -m agents cards [--check] [--dir DIR]
 
-Mesh-wide settings (data dir, log level, tracing) come from `MESH_*` variables, as the supervisor
-sets them; the command line says which agent, where it listens and where the gateway is.
+Mesh-wide settings (data dir, log level, tracing, the model) come from `MESH_*` variables, as the
+supervisor sets them; the command line says which agent, where it listens and where the gateway is.
+With a model (`MESH_MODEL`), the agent answers free-text questions too, and records their token use
+in the audit ledger.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import uvicorn
 from a2a.types import AgentCard
 from nats.aio.client import Client as NATS
 
 from agents import (
+    AgentConfigError,
+    AgentSpec,
     CardError,
     GatewayTools,
     agent_spec,
@@ -36,6 +41,10 @@ from mesh.identity import IdentityError
 from mesh.registry import CardAnnouncer
 from mesh.settings import DOMAINS, MeshSettings, load_settings
 from mesh.tracing import configure_tracing, exit_on_sigterm, shutdown_tracing
+
+if TYPE_CHECKING:
+    from agents._ask import FreeText
+    from mesh.audit import Ledger
 
 log = logging.getLogger("agents")
 
@@ -86,6 +95,7 @@ def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
     """Serve until SIGTERM; exit 2 with the reason when the agent cannot start."""
     spec = agent_spec(args.command)
     host = f"[{args.host}]" if ":" in args.host else args.host
+    ledger: Ledger | None = None
     try:
         key = load_or_create_card_key(settings.key_dir, spec.domain)
         tools = GatewayTools.from_clients_file(
@@ -94,6 +104,7 @@ def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
             clients_file=settings.oauth_clients_file,
             scopes=spec.reaches,
         )
+        free_text, ledger = free_text_for(spec, tools, settings)
         bindings = []
         signed: list[AgentCard] = []  # the signed card, once built: what the agent announces
         if args.nats_url:
@@ -118,16 +129,53 @@ def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
             signing_key=key,
             tools=tools,
             bindings=bindings,
+            free_text=free_text,
         )
         signed.append(agent.card)
-    except (CardError, IdentityError) as error:
+    except (CardError, IdentityError, AgentConfigError) as error:
         print(f"error: {spec.domain} agent not started: {error}", file=sys.stderr)
+        if ledger is not None:
+            ledger.close()
         return 2
     log.info("card signed with key %s; %d skills", key.kid, len(spec.skills))
-    uvicorn.run(
-        agent.asgi, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False
-    )
+    if free_text is None:
+        log.info("no model (MESH_MODEL is empty): free-text questions are refused; see docs/models.md")
+    else:
+        log.info("free-text questions answered with %s (%s)", free_text.model_name, free_text.assets)
+    try:
+        uvicorn.run(
+            agent.asgi, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False
+        )
+    finally:
+        if ledger is not None:
+            ledger.close()
     return 0
+
+
+def free_text_for(
+    spec: AgentSpec, tools: GatewayTools, settings: MeshSettings
+) -> tuple[FreeText | None, Ledger | None]:
+    """The agent's free-text answerer and the ledger it records token use in, when a model is
+    configured; `AgentConfigError` saying why when one is configured but cannot be used."""
+    if not settings.model.strip():
+        return None, None  # the model layer (pydantic-ai, litellm) is not even imported
+    from agents._ask import FreeText
+    from mesh.assets import AssetError, load_assets
+    from mesh.audit import AuditError, open_ledger
+    from mesh.models import ModelConfig, ModelError, build_model
+
+    try:
+        config = ModelConfig.from_settings(settings)
+        model = build_model(config, feature=f"the {spec.domain} agent's free text")
+        assets = load_assets().with_model(config)
+        ledger = open_ledger(settings)
+    except (ModelError, AssetError, AuditError, OSError) as error:
+        raise AgentConfigError(f"free-text answers: {error}") from None
+    try:
+        return FreeText(spec, tools, model, assets=assets, ledger=ledger), ledger
+    except AgentConfigError:
+        ledger.close()
+        raise
 
 
 def cards(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from a2a.types import AgentCapabilities, AgentCard, AgentExtension, AgentInterface, AgentSkill
 from a2a.utils.constants import PROTOCOL_VERSION_0_3, PROTOCOL_VERSION_1_0, TransportProtocol
 
+from agents._answer import ANSWER_FORMAT, ASK_SKILL, Answer
 from agents._proto import to_dict
 from agents._skills import AgentSpec
 from agents._wire import DATA_MEDIA_TYPE, SKILL_REQUEST_FORMAT, TEXT_MEDIA_TYPE, Problem, SkillRequest
@@ -22,7 +23,7 @@ JSONRPC_PATH = "/a2a/jsonrpc"
 REST_PATH = "/a2a/rest"
 SKILL_SCHEMAS_EXTENSION = "urn:agentic-mesh:a2a:skill-schemas:v1"
 """Card extension whose params carry the request envelope, each skill's input and output JSON
-Schemas, and the problem report of failed or held tasks."""
+Schemas, the problem report of failed or held tasks, and the data of a free-text answer."""
 FILE_BASE_URL = "http://{host}:{port}"
 """The base URL the files in `capability_cards/` show: ports differ per run."""
 CARDS_DIR = Path(__file__).resolve().parent.parent / "capability_cards"
@@ -73,14 +74,15 @@ def build_card(
                     description=(
                         "Send one application/json DataPart {skill, input}; params.skills holds each "
                         "skill's input and output JSON Schema, params.problem the status data of failed "
-                        "or held tasks."
+                        "or held tasks. Or, to an agent with a model, send text only (skill ask): "
+                        "params.answer is the DataPart beside the answer's text."
                     ),
                     required=False,
                     params=skill_schemas(spec),
                 )
             ],
         ),
-        default_input_modes=[DATA_MEDIA_TYPE],
+        default_input_modes=[DATA_MEDIA_TYPE, TEXT_MEDIA_TYPE],
         default_output_modes=[DATA_MEDIA_TYPE, TEXT_MEDIA_TYPE],
         skills=[
             AgentSkill(
@@ -93,7 +95,32 @@ def build_card(
                 output_modes=[DATA_MEDIA_TYPE, TEXT_MEDIA_TYPE],
             )
             for skill in spec.skills
-        ],
+        ]
+        + [ask_skill(spec)],
+    )
+
+
+def ask_skill(spec: AgentSpec) -> AgentSkill:
+    """The card's entry for free-text questions, which need a model on the agent."""
+    reads = sorted(d for d, scopes in spec.reaches.items() if any(s.endswith(":read") for s in scopes))
+    skills = [skill.id for skill in spec.skills if not skill.acts]
+    return AgentSkill(
+        id=ASK_SKILL,
+        name="Ask in plain text",
+        description=(
+            f"Answers a question in plain text about the {spec.domain} domain. A language model "
+            f"answers it using only the agent's read-only skills ({', '.join(skills)}) and the read-only "
+            f"tools of the {', '.join(reads)} data products, through the governance gateway; it never "
+            "acts. The answer comes as text and as an application/json DataPart (format "
+            f"{ANSWER_FORMAT}, schema in the skill-schemas extension's params.answer) listing the tool "
+            "calls with their outcomes, their data, the decision id, the model and the prompt version. "
+            "Needs a language model configured on the agent (MESH_MODEL): an agent without one refuses "
+            "text-only messages (content type not supported, -32005)."
+        ),
+        tags=["question", "free-text", spec.domain],
+        examples=list(spec.questions),
+        input_modes=[TEXT_MEDIA_TYPE],
+        output_modes=[TEXT_MEDIA_TYPE, DATA_MEDIA_TYPE],
     )
 
 
@@ -102,6 +129,7 @@ def skill_schemas(spec: AgentSpec) -> dict[str, Any]:
         "format": SKILL_REQUEST_FORMAT,
         "request": SkillRequest.model_json_schema(),
         "problem": Problem.model_json_schema(),
+        "answer": Answer.model_json_schema(),
         "skills": {
             skill.id: {
                 "acts": skill.acts,

@@ -10,6 +10,10 @@ class AgentError(Exception):
     """Base error of the agents package."""
 
 
+class AgentConfigError(AgentError):
+    """The agent cannot start as configured, e.g. it has a model but no prompt asset to use it with."""
+
+
 class SkillFailed(AgentError):
     """The skill ran but has no result to give, e.g. no carrier is feasible for a booking."""
 

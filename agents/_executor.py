@@ -1,11 +1,12 @@
-"""The A2A side of an agent: the executor that runs skills as tasks, and the request handler that
-refuses a malformed request before any task exists."""
+"""The A2A side of an agent: the executor that runs skills (and, with a model, free-text
+questions) as tasks, and the request handler that refuses a malformed request before any task
+exists."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from a2a.helpers import new_data_part, new_task_from_user_message, new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
@@ -16,6 +17,7 @@ from a2a.server.tasks import TaskUpdater
 from a2a.types import Message, Part, Role, SendMessageRequest, Task, TaskState
 from opentelemetry import trace
 
+from agents._answer import ANSWER_ARTIFACT, ANSWER_FORMAT, ASK_SKILL
 from agents._errors import (
     AgentError,
     GatewayUnavailable,
@@ -27,9 +29,12 @@ from agents._errors import (
 )
 from agents._mcp import GatewayTools
 from agents._proto import to_dict
-from agents._skills import AgentSpec, AnySkill, find_request, parse_request
+from agents._skills import AgentSpec, AnySkill, Question, find_question, find_request, read_request
 from agents._wire import DATA_MEDIA_TYPE, SKILL_REQUEST_FORMAT, TEXT_MEDIA_TYPE, Outcome, Problem, SkillInput
 from mesh.tracing import TRACER_NAME
+
+if TYPE_CHECKING:  # the model layer loads pydantic-ai: only agents with a model import it
+    from agents._ask import FreeText
 
 logger = logging.getLogger("agents")
 tracer = trace.get_tracer(TRACER_NAME)
@@ -67,12 +72,20 @@ def decision_id_for(domain: str, task_id: str, message: Message | None = None) -
 
 class SkillExecutor(AgentExecutor):
     """Runs one agent's skills (`AgentSpec.skills`) as A2A tasks, reading and acting through the
-    gateway with the agent's own credentials (`GatewayTools`).
+    gateway with the agent's own credentials (`GatewayTools`); with `free_text` (the agent has a
+    model), answers free-text questions too.
 
     Contract of `execute`:
-    - **Request**: the message carries one DataPart `{"skill": <id>, "input": {...}}`
-      (`parse_request`). `SkillRequestHandler` refuses a bad one before a task exists; should one
-      reach `execute` anyway, the same A2A error is raised before any event is enqueued.
+    - **Request**: the message carries one DataPart `{"skill": <id>, "input": {...}}`, or, for an
+      agent with a model, text only: a question (`read_request`). `SkillRequestHandler` refuses a
+      bad one before a task exists; should one reach `execute` anyway, the same A2A error is
+      raised before any event is enqueued.
+    - **Question**: enqueues the `Task`, then `working`, asks `free_text` and ends `completed` with
+      one artifact named `answer`: the answer as a TextPart and an `agents._answer.Answer` DataPart
+      (the status message repeats the text); or `failed` with a `Problem` (`skill` `ask`) when the
+      model failed (`model_error`, `detail.cause` naming the cause: timeout, rate_limited, ...) or
+      the gateway's tools could not be opened (`unavailable`). A question never acts, so it never
+      ends `input-required`.
     - **New task**: enqueues the `Task` (submitted, the user message in its history), then
       `working`, runs the skill, and ends in exactly one of:
         - `completed`: one artifact named after the skill with two parts, the output as a DataPart
@@ -98,26 +111,31 @@ class SkillExecutor(AgentExecutor):
       publishes `canceled`. An action already sent to the gateway is not undone.
     """
 
-    def __init__(self, spec: AgentSpec, tools: GatewayTools) -> None:
+    def __init__(self, spec: AgentSpec, tools: GatewayTools, *, free_text: FreeText | None = None) -> None:
         self.spec = spec
         self.tools = tools
+        self.free_text = free_text
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
         message = context.message
         if message is None or context.task_id is None or context.context_id is None:
             raise AgentError("execute needs a message with task and context ids")
         task = context.current_task
+        answers = self.free_text is not None
         if task is None:
             request = message
-            skill, arguments = parse_request(self.spec, request)
+            asked = read_request(self.spec, request, answers_questions=answers)
             await event_queue.enqueue_event(new_task_from_user_message(message))
         else:
             request = self._original_request(task)
-            skill, arguments = parse_request(self.spec, request)
+            asked = read_request(self.spec, request, answers_questions=answers)
         updater = TaskUpdater(event_queue, context.task_id, context.context_id)
         await updater.start_work()
         decision_id = decision_id_for(self.spec.domain, context.task_id, request)
-        await self._run(skill, arguments, updater, decision_id)
+        if isinstance(asked, Question):
+            await self._answer(asked, updater, decision_id)
+        else:
+            await self._run(*asked, updater, decision_id)
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
         if context.task_id is None or context.context_id is None:
@@ -155,16 +173,64 @@ class SkillExecutor(AgentExecutor):
                 updater.new_agent_message([new_text_part(summary, media_type=TEXT_MEDIA_TYPE)])
             )
 
+    async def _answer(self, question: Question, updater: TaskUpdater, decision_id: str) -> None:
+        from agents._ask import failure  # loaded already: `free_text` is one of its objects
+
+        assert self.free_text is not None  # read_request returns questions only then
+        attributes = {
+            "mesh.domain": self.spec.domain,
+            "a2a.skill": ASK_SKILL,
+            "mesh.decision_id": decision_id,
+        }
+        with tracer.start_as_current_span("agent.ask", attributes=attributes) as span:
+            try:
+                answer = await self.free_text.answer(question.text, decision_id=decision_id)
+            except Exception as error:
+                found = failure(error)
+                if found is None:
+                    logger.exception("a free-text answer failed", exc_info=error)
+                    problem = Problem(
+                        outcome="internal_error",
+                        skill=ASK_SKILL,
+                        message=f"the answer failed unexpectedly ({type(error).__name__}); see the log",
+                        decision_id=decision_id,
+                    )
+                else:
+                    problem = Problem(
+                        outcome=found.outcome,
+                        skill=ASK_SKILL,
+                        message=found.message,
+                        decision_id=decision_id,
+                        detail={"cause": found.cause, "model": self.free_text.model_name},
+                    )
+                span.set_attribute("mesh.outcome", problem.outcome)
+                await self._stop(updater, TaskState.TASK_STATE_FAILED, problem)
+                return
+            span.set_attribute("mesh.tool_calls", len(answer.tool_calls))
+            await updater.add_artifact(
+                [
+                    new_text_part(answer.answer, media_type=TEXT_MEDIA_TYPE),
+                    new_data_part(answer.model_dump(mode="json"), media_type=DATA_MEDIA_TYPE),
+                ],
+                name=ANSWER_ARTIFACT,
+                metadata={"skill": ASK_SKILL, "format": ANSWER_FORMAT, "decision_id": decision_id},
+            )
+            await updater.complete(
+                updater.new_agent_message([new_text_part(answer.answer, media_type=TEXT_MEDIA_TYPE)])
+            )
+
     async def _stop(self, updater: TaskUpdater, state: TaskState, problem: Problem) -> None:
         parts = text_and_data(problem.message, problem.model_dump(mode="json", exclude_none=True))
         await updater.update_status(state, message=updater.new_agent_message(parts))
 
     def _original_request(self, task: Task) -> Message:
         requests: list[Message] = [
-            earlier for earlier in task.history if earlier.role == Role.ROLE_USER and find_request(earlier)
+            earlier
+            for earlier in task.history
+            if earlier.role == Role.ROLE_USER and (find_request(earlier) or find_question(earlier))
         ]
         if not requests:
-            raise AgentError(f"task {task.id} holds no skill request to resume")
+            raise AgentError(f"task {task.id} holds no request to resume")
         return requests[0]
 
 
@@ -223,17 +289,19 @@ def _describe(skill: AnySkill, decision_id: str, outcome: Outcome, error: Except
 
 class SkillRequestHandler(DefaultRequestHandler):
     """The SDK's `DefaultRequestHandler`, refusing a message that starts a task unless it names one
-    of the agent's skills with valid input (`parse_request`): the client gets the A2A error
-    (`-32005` content type not supported, `-32602` invalid params) and no task is created.
+    of the agent's skills with valid input, or, when the agent `answers_questions`, asks one in
+    text (`read_request`): the client gets the A2A error (`-32005` content type not supported,
+    `-32602` invalid params) and no task is created.
 
     A message on an existing task (`message.task_id` set) is passed through unchecked: it resumes
     that task (see `SkillExecutor`). Every binding (JSON-RPC, REST, and others built on this
     handler) gets the same checks.
     """
 
-    def __init__(self, spec: AgentSpec, **kwargs: Any) -> None:
+    def __init__(self, spec: AgentSpec, *, answers_questions: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.spec = spec
+        self.answers_questions = answers_questions
 
     async def on_message_send(self, params: SendMessageRequest, context: ServerCallContext) -> Message | Task:
         self._check(params)
@@ -249,7 +317,7 @@ class SkillRequestHandler(DefaultRequestHandler):
 
     def _check(self, params: SendMessageRequest) -> None:
         if params.HasField("message") and not params.message.task_id:
-            parse_request(self.spec, params.message)
+            read_request(self.spec, params.message, answers_questions=self.answers_questions)
 
 
 def text_and_data(text: str, data: dict[str, Any]) -> list[Part]:

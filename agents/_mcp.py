@@ -28,6 +28,9 @@ UPSTREAM_UNAVAILABLE = -32013
 """The gateway's own MCP error codes (docs/gateway.md; `mesh.gateway._errors`, not imported here
 because the gateway package loads its whole app)."""
 DECISION_META = "mesh/decision_id"
+ASSETS_META = "mesh/assets"
+"""`_meta` keys of a call: the decision it is filed under, and the versions of the assets (prompt,
+model settings) a free-text answer used (the same keys as `mesh.models`)."""
 POLICY_META = "mesh/policy"
 CALL_TIMEOUT = 60.0
 """Seconds one tool call may take through the gateway before the skill gives up on it."""
@@ -95,6 +98,20 @@ class GatewayTools:
             scopes=scopes,
         )
 
+    def read_only(self) -> GatewayTools:
+        """The same client asking only for its read scopes (`*:read`) in the domains it reads:
+        what free-text requests run with, so that no token they hold could act."""
+        reads = {
+            domain: tuple(scope for scope in wanted if scope.endswith(":read"))
+            for domain, wanted in self.scopes.items()
+        }
+        return GatewayTools(
+            self.gateway_url,
+            client_id=self.client_id,
+            secret=self._secret,
+            scopes={domain: wanted for domain, wanted in reads.items() if wanted},
+        )
+
     def url(self, domain: str) -> str:
         return f"{self.gateway_url}/mcp/{domain}"
 
@@ -114,16 +131,18 @@ class GatewayTools:
         return self._auth[domain]
 
     @asynccontextmanager
-    async def session(self, decision_id: str) -> AsyncIterator[ToolSession]:
+    async def session(
+        self, decision_id: str, *, assets: Mapping[str, str] | None = None
+    ) -> AsyncIterator[ToolSession]:
         """MCP sessions for one skill run, opened per domain on first use and closed on exit.
 
         Every call carries `_meta["mesh/decision_id"] = decision_id`, so the gateway records all of
-        the run's calls under that decision. Use the session from the task that entered it (the MCP
-        client's task group belongs to that task).
+        the run's calls under that decision, and with `assets` `_meta["mesh/assets"]`. Use the
+        session from the task that entered it (the MCP client's task group belongs to that task).
         """
         try:
             async with AsyncExitStack() as stack:
-                yield ToolSession(self, decision_id, stack)
+                yield ToolSession(self, decision_id, stack, assets=assets)
         except BaseExceptionGroup as group:  # the MCP client's task group wraps what the run raised
             raise _leaf(group) from None
 
@@ -141,9 +160,19 @@ class ToolSession:
       (`-32012`) or the domain server down (`-32013`).
     """
 
-    def __init__(self, tools: GatewayTools, decision_id: str, stack: AsyncExitStack) -> None:
+    def __init__(
+        self,
+        tools: GatewayTools,
+        decision_id: str,
+        stack: AsyncExitStack,
+        *,
+        assets: Mapping[str, str] | None = None,
+    ) -> None:
         self.tools = tools
         self.decision_id = decision_id
+        self._meta: dict[str, Any] = {DECISION_META: decision_id}
+        if assets:
+            self._meta[ASSETS_META] = dict(assets)
         self._stack = stack
         self._clients: dict[str, Client] = {}
 
@@ -154,7 +183,7 @@ class ToolSession:
                 tool,
                 dict(arguments),
                 read_timeout_seconds=CALL_TIMEOUT,
-                meta=cast(RequestParamsMeta, {DECISION_META: self.decision_id}),
+                meta=cast(RequestParamsMeta, dict(self._meta)),
             )
         except MCPError as error:
             raise _refusal(domain, tool, error) from None

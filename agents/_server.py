@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from a2a.server.request_handlers import RequestHandler
 from a2a.server.routes import create_agent_card_routes, create_jsonrpc_routes, create_rest_routes
@@ -25,6 +25,9 @@ from agents._signing import sign_card
 from agents._skills import AgentSpec
 from mesh.identity import SigningKey
 from mesh.tracing import TraceContextMiddleware
+
+if TYPE_CHECKING:
+    from agents._ask import FreeText
 
 
 class ProtocolBinding(Protocol):
@@ -58,21 +61,32 @@ def build_agent_app(
     signing_key: SigningKey,
     tools: GatewayTools,
     bindings: Sequence[ProtocolBinding] = (),
+    free_text: FreeText | None = None,
 ) -> AgentApp:
     """The agent answering at `public_url`: card signed with `signing_key` at
     `/.well-known/agent-card.json`, JSON-RPC at `/a2a/jsonrpc`, REST at `/a2a/rest` (0.3 REST
-    under `/a2a/rest/v1`), `GET /healthz`; tasks kept in memory; every request traced."""
+    under `/a2a/rest/v1`), `GET /healthz`; tasks kept in memory; every request traced. With
+    `free_text` (the agent has a model) it answers text-only messages too (`agents._ask`)."""
     card = sign_card(
         build_card(spec, public_url, extra_interfaces=[binding.interface() for binding in bindings]),
         signing_key,
     )
     handler = SkillRequestHandler(
-        spec, agent_executor=SkillExecutor(spec, tools), task_store=InMemoryTaskStore(), agent_card=card
+        spec,
+        answers_questions=free_text is not None,
+        agent_executor=SkillExecutor(spec, tools, free_text=free_text),
+        task_store=InMemoryTaskStore(),
+        agent_card=card,
     )
 
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse(
-            {"agent": spec.domain, "skills": [s.id for s in spec.skills], "card_kid": signing_key.kid}
+            {
+                "agent": spec.domain,
+                "skills": [s.id for s in spec.skills],
+                "card_kid": signing_key.kid,
+                "model": free_text.model_name if free_text is not None else None,
+            }
         )
 
     @asynccontextmanager

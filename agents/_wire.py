@@ -72,7 +72,9 @@ class PolicyNote(BaseModel):
     approved_escalation: str | None = None
 
 
-Outcome = Literal["denied", "escalated", "tool_error", "unavailable", "no_result", "internal_error"]
+Outcome = Literal[
+    "denied", "escalated", "tool_error", "unavailable", "no_result", "model_error", "internal_error"
+]
 
 
 class Problem(BaseModel):
@@ -81,7 +83,8 @@ class Problem(BaseModel):
     `outcome`: `denied` (policy denied an action: nothing happened), `escalated` (an action is held
     for an operator: the task is input-required), `tool_error` (a domain refused the call, e.g. not
     enough stock), `unavailable` (the gateway could not be reached or refused this agent),
-    `no_result` (the skill found nothing it may do, e.g. no feasible carrier), `internal_error`.
+    `no_result` (the skill found nothing it may do, e.g. no feasible carrier), `model_error` (a
+    free-text question's model failed: `detail.cause` says how), `internal_error`.
     """
 
     model_config = ConfigDict(frozen=True)

@@ -23,7 +23,7 @@ from mesh.dataproducts import DataProductError
 from mesh.identity import TokenVerifier
 from mesh.settings import DOMAINS, MeshSettings, load_settings
 from mesh.tracing import configure_tracing, exit_on_sigterm, shutdown_tracing
-from mesh.world import generate_world
+from mesh.world import WorldOverlayError, generate_world, load_overlay
 
 log = logging.getLogger("mcp_servers")
 
@@ -71,7 +71,10 @@ def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
         spec = domain_spec(args.domain)
         store = DomainStore((args.data_dir or settings.domain_dir(args.domain)) / f"{args.domain}.sqlite")
         ledger = None if args.no_audit else open_ledger(settings)
-        service = DomainService(spec, store, generate_world(settings.seed, settings.scenario), ledger)
+        world = generate_world(settings.seed, settings.scenario)
+        if settings.world_overlay is not None:
+            world = load_overlay(settings.world_overlay, world)
+        service = DomainService(spec, store, world, ledger)
         reply = asyncio.run(service.refresh(startup_request(args.domain)))
         if reply.error is not None:
             print(f"error: {args.domain} MCP server not started: {reply.error}", file=sys.stderr)
@@ -89,7 +92,7 @@ def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
         uvicorn.run(
             app, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False
         )
-    except (DataProductError, AuditError) as error:
+    except (DataProductError, AuditError, WorldOverlayError) as error:
         print(f"error: {args.domain} MCP server not started: {error}", file=sys.stderr)
         return 2
     finally:

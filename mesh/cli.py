@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import nats
@@ -25,6 +25,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from mesh._command import command_settings as _settings
+from mesh._command import err_console
+from mesh._command import fail as _fail
+from mesh._command import running_gateway as _gateway_url
+from mesh._command import running_state as _running_state
+from mesh.assets._cli import assets_app
 from mesh.audit import (
     AuditError,
     AuditLog,
@@ -35,12 +41,15 @@ from mesh.audit import (
     render_verify,
 )
 from mesh.catalog import Catalog, read_catalog, render_catalog
+from mesh.chat._cli import chat_command
 from mesh.dataproducts import RefreshReply, request_refresh
+from mesh.evals._cli import eval_command
 from mesh.gateway._client import gateway_targets, operator_token
+from mesh.gateway._console_cli import console_command
 from mesh.identity import IdentityError
 from mesh.identity import token_command as identity_token_command
 from mesh.registry._cli import agents_command
-from mesh.settings import DOMAINS, REVIEW_RULES, MeshSettings, load_settings
+from mesh.settings import DOMAINS, REVIEW_RULES, MeshSettings
 from mesh.supervisor import (
     ComponentDiedError,
     MeshState,
@@ -72,7 +81,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
 
 EXIT_NOT_RUNNING = 1
 EXIT_NOT_READY = 2
@@ -83,20 +91,6 @@ EXIT_BAD_SETTINGS = 2
 class _GlobalOptions:
     config: Path | None
     data_dir: Path | None
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(Text(f"error: {message}", style="red"), soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _settings(ctx: typer.Context) -> MeshSettings:
-    """The settings for this invocation: global options over MESH_* over the TOML file."""
-    options: _GlobalOptions = ctx.ensure_object(_GlobalOptions)
-    try:
-        return load_settings(options.config, data_dir=options.data_dir)
-    except (ValueError, OSError) as error:
-        _fail(f"invalid settings: {error}", EXIT_BAD_SETTINGS)
 
 
 @app.callback()
@@ -356,16 +350,6 @@ def _traced(settings: MeshSettings, command: str, attributes: dict[str, str] | N
         shutdown_tracing()
 
 
-def _running_state(settings: MeshSettings) -> MeshState:
-    try:
-        state = read_live_state(settings.state_file)
-    except StateFileError as error:
-        _fail(str(error), EXIT_NOT_RUNNING)
-    if state is None or not state.components:
-        _fail(f"no mesh running from {settings.data_dir}; start one with `mesh up`", EXIT_NOT_RUNNING)
-    return state
-
-
 @app.command("token")
 def token_cmd(
     ctx: typer.Context,
@@ -412,6 +396,10 @@ escalations_app = typer.Typer(
 )
 app.add_typer(escalations_app, name="escalations")
 app.command("agents")(agents_command)
+app.command("chat")(chat_command)
+app.command("eval")(eval_command)
+app.command("console")(console_command)
+app.add_typer(assets_app, name="assets")
 
 
 @escalations_app.command("list")
@@ -484,13 +472,6 @@ def _operator_call(
         detail = response.json().get("detail", response.text) if response.content else response.reason_phrase
         _fail(f"{response.status_code}: {detail}", 1)
     return response.json()
-
-
-def _gateway_url(settings: MeshSettings) -> str:
-    state = _running_state(settings)
-    if state.gateway_endpoint is None:
-        _fail("the running mesh has no gateway", EXIT_NOT_RUNNING)
-    return state.gateway_endpoint
 
 
 audit_app = typer.Typer(help="Read and verify the tamper-evident audit ledger.", no_args_is_help=True)

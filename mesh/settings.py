@@ -48,6 +48,9 @@ class MeshSettings(BaseSettings):
     data_dir: Path = Field(default=Path(".mesh"), description="where stores, keys and run state live")
     seed: int = Field(default=7, description="seed of the synthetic supply-chain world")
     scenario: Scenario = Field(default=Scenario.VOLATILE, description="stable, volatile or disruption")
+    world_overlay: Path | None = Field(
+        default=None, description="JSON file of row patches to the synthetic world (evals, what-if runs)"
+    )
     host: str = Field(default="127.0.0.1", description="address every component binds to")
     nats_port: Port = 0
     nats_monitor_port: Port = 0
@@ -165,6 +168,7 @@ class MeshSettings(BaseSettings):
             "MESH_DATA_DIR": str(self.data_dir.resolve()),
             "MESH_SEED": str(self.seed),
             "MESH_SCENARIO": self.scenario.value,
+            **({"MESH_WORLD_OVERLAY": str(self.world_overlay.resolve())} if self.world_overlay else {}),
             "MESH_HOST": self.host,
             "MESH_LOG_LEVEL": self.log_level,
             "MESH_AUDIT_BACKEND": self.audit_backend,

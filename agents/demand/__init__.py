@@ -12,6 +12,10 @@ SPEC = AgentSpec(
         "data products, read through the governance gateway."
     ),
     version="1.0.0",
+    questions=(
+        "What is the EU forecast for SKU-17 next week?",
+        "How accurate is the NA forecast for SKU-03?",
+    ),
     skills=(FORECAST,),
     reaches={"demand": ("demand:read",)},
 )

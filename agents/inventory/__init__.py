@@ -13,6 +13,7 @@ SPEC = AgentSpec(
         "between warehouses, which policy governs."
     ),
     version="1.0.0",
+    questions=("Should we reorder SKU-07 at WH-EU-1, and how much?", "How much SKU-01 is on hand in NA?"),
     skills=(RECOMMEND_REORDER, TRANSFER_STOCK),
     reaches={
         "inventory": ("inventory:read", "inventory:write"),

@@ -13,6 +13,10 @@ SPEC = AgentSpec(
         "which policy governs."
     ),
     version="1.0.0",
+    questions=(
+        "Which carrier should ship 1000 units from APAC to NA?",
+        "What does the EU-NA lane cost per unit by carrier?",
+    ),
     skills=(RECOMMEND_CARRIER, BOOK_SHIPMENT),
     reaches={"logistics": ("logistics:read", "logistics:write"), "sustainability": ("sustainability:read",)},
     proposer=proposer,

@@ -13,6 +13,7 @@ SPEC = AgentSpec(
         "purchase order, which policy governs."
     ),
     version="1.0.0",
+    questions=("Which supplier should we buy SKU-03 from in NA?", "Is supplier SUP-NA-2 compliant?"),
     skills=(RECOMMEND_SUPPLIER, PLACE_PURCHASE_ORDER),
     reaches={"procurement": ("procurement:read", "procurement:compliance:read", "procurement:write")},
     proposer=proposer,

@@ -11,6 +11,10 @@ SPEC = AgentSpec(
         "and whether a proposed shipment fits it."
     ),
     version="1.0.0",
+    questions=(
+        "How much of the EU carbon budget is left this year?",
+        "Would 800 units by air from EU to NA fit the carbon budget?",
+    ),
     skills=(CARBON_BUDGET_STATUS, CHECK_SHIPMENT),
     reaches={"sustainability": ("sustainability:read",), "logistics": ("logistics:read",)},
 )

@@ -39,6 +39,7 @@ from opentelemetry import trace
 
 from agents import load_or_create_card_key, public_keys_dir
 from agents._peers import TaskAnswer
+from mesh.assets import load_assets
 from mesh.audit import AuditRecord, Caller, open_ledger
 from mesh.bus import SenderSigner, SenderVerifier
 from mesh.coordinator._agents import AgentCallError, AgentClients, EscalationDesk
@@ -60,11 +61,12 @@ from mesh.settings import MeshSettings
 from mesh.simulation import Twin
 from mesh.supervisor import MeshState
 from mesh.tracing import TRACER_NAME
-from mesh.trust import TrustRegistry
+from mesh.trust import TrustAssessment, TrustRegistry
 from mesh.world import generate_world
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
 COORDINATOR_ID = "coordinator"
+COORDINATOR_SUBJECT = "service:coordinator"
 ROSTER = ("agent:inventory", "agent:logistics", "agent:procurement")
 ACTIONS = {
     "transfer": (
@@ -91,6 +93,56 @@ class WeekOptions:
     reviewer: ReviewRule = "credible"
     carbon_allowance: float = 1.0
     spend_allowance: float = 1.0
+    roster: tuple[str, ...] = ROSTER
+    """The agents each cycle waits for (until `deadline`); an agent on it that does not answer
+    keeps every cycle open until the deadline."""
+
+
+STANDING_ACTION = "trust/standing"
+CREDIBILITY_STEP = 0.001
+"""A change of credibility smaller than this is not recorded as a new standing."""
+
+
+def standing_changed(before: TrustAssessment, now: TrustAssessment) -> bool:
+    """Whether an agent's standing moved: its autonomy level, its strikes, or its credibility by
+    at least `CREDIBILITY_STEP`."""
+    return (
+        before.autonomy != now.autonomy
+        or before.strikes != now.strikes
+        or abs(before.credibility - now.credibility) >= CREDIBILITY_STEP
+    )
+
+
+def standing_record(
+    assessment: TrustAssessment, cycle_id: str, *, trace_id: str | None = None, span_id: str | None = None
+) -> AuditRecord:
+    """An agent's standing at the end of cycle `cycle_id`: decision id
+    `<cycle>.trust.<agent without "agent:">`, action `trust/standing`; outcome: `credibility` and
+    its components (`prediction_accuracy`, `consistency`, `policy_compliance`); parameters:
+    `autonomy`, `strikes` (and `reasons` when it is quarantined)."""
+    parameters: dict[str, Any] = {"autonomy": assessment.autonomy, "strikes": assessment.strikes}
+    if assessment.reasons:
+        parameters["reasons"] = assessment.reasons
+    agent = assessment.agent
+    return AuditRecord(
+        decision_id=f"{cycle_id}.trust.{agent.removeprefix('agent:')}",
+        occurred_at=datetime.now(UTC),
+        agent=agent,
+        domain=agent.removeprefix("agent:") if agent.startswith("agent:") else None,
+        action=STANDING_ACTION,
+        parameters=parameters,
+        execution_mode="autonomous",
+        status="executed",
+        outcome={
+            "credibility": assessment.credibility,
+            "prediction_accuracy": assessment.prediction_accuracy,
+            "consistency": assessment.consistency,
+            "policy_compliance": assessment.policy_compliance,
+        },
+        caller=Caller(subject=COORDINATOR_SUBJECT),
+        trace_id=trace_id,
+        span_id=span_id,
+    )
 
 
 class ExecutionRefused(RuntimeError):
@@ -148,6 +200,18 @@ class WeekRun:
         self._clients: AgentClients | None = None
         self._desk: EscalationDesk | None = None
         self._telemetry: dict[tuple[str, str], Mapping[str, float]] = {}
+        self._recorded_standings: dict[str, TrustAssessment] = {}
+        self.assets = load_assets()
+
+    def _with_agent_assets(self, records: list[AuditRecord]) -> list[AuditRecord]:
+        """Each intent's record names the version of its agent's configuration (`agent/<domain>`)."""
+        marked = []
+        for record in records:
+            key = f"agent/{record.domain}"
+            if record.domain is not None and key in self.assets:
+                record = record.model_copy(update={"assets": self.assets.versions([key])})
+            marked.append(record)
+        return marked
 
     def agent_endpoints(self) -> dict[str, str]:
         return {
@@ -231,7 +295,7 @@ class WeekRun:
         ) as span:
             started = time.perf_counter()
             outcome = await coordinator.run(
-                ROSTER,
+                self.options.roster,
                 twin.capacities(),
                 perception=perception.model_dump(mode="json"),
                 cycle_id=cycle_id,
@@ -241,7 +305,12 @@ class WeekRun:
             finished = time.perf_counter()
             context = span.get_span_context()
             trace_id, span_id = f"{context.trace_id:032x}", f"{context.span_id:016x}"
-        records = [*to_audit_records(outcome, trace_id=trace_id, span_id=span_id), *reviews, *refused]
+        records = [
+            *self._with_agent_assets(to_audit_records(outcome, trace_id=trace_id, span_id=span_id)),
+            *reviews,
+            *refused,
+            *self._standings(cycle_id, trace_id, span_id),
+        ]
         for record in records:
             await ledger.append(record)
         self.report.add(
@@ -353,6 +422,19 @@ class WeekRun:
                 "caller": Caller(subject=REVIEWER_SUBJECT, client_id="auto-reviewer"),
             }
         )
+
+    def _standings(self, cycle_id: str, trace_id: str, span_id: str) -> list[AuditRecord]:
+        """A `trust/standing` record for each agent whose standing changed in this cycle (see
+        `standing_record`), so the operator's console and chat can read standings later."""
+        records = []
+        for agent in self.trust.agents():
+            assessment = self.trust.assess(agent)
+            last = self._recorded_standings.get(agent)
+            if last is not None and not standing_changed(last, assessment):
+                continue
+            self._recorded_standings[agent] = assessment
+            records.append(standing_record(assessment, cycle_id, trace_id=trace_id, span_id=span_id))
+        return records
 
     def _refused_record(self, claimed: str | None, reason: str) -> AuditRecord:
         return AuditRecord(

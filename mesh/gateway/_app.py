@@ -14,10 +14,12 @@ import httpx
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from mesh.assets import LOCK_FILE_NAME, AssetError, ToolLock
 from mesh.audit import Ledger
 from mesh.gateway._agents import AgentsService, mount_agents
 from mesh.gateway._bearer import scoped_bearer
 from mesh.gateway._clients import DIRECTORY_SCOPE, OPERATOR_SCOPE, UPSTREAM_SCOPE, builtin_clients
+from mesh.gateway._console import mount_console
 from mesh.gateway._directory import UpstreamDirectory
 from mesh.gateway._errors import GatewayConfigError
 from mesh.gateway._escalations import (
@@ -27,6 +29,7 @@ from mesh.gateway._escalations import (
     EscalationStatus,
     EscalationStore,
 )
+from mesh.gateway._operator import mount_operator
 from mesh.gateway._pinning import HeldChange, ToolPins
 from mesh.gateway._proxy import GovernedProxy, escalation_record
 from mesh.gateway._ratelimit import Rate, RateLimiter
@@ -81,8 +84,12 @@ def build_gateway(
     ledger: Ledger,
     engine: PolicyEngine | None = None,
     nats_url: str | None = None,
+    tool_lock: ToolLock | None = None,
 ) -> Gateway:
-    """Everything the gateway serves, wired from settings; nothing listens until the app is run."""
+    """Everything the gateway serves, wired from settings; nothing listens until the app is run.
+
+    Tool pins are seeded from `tool_lock`, else from `<gateway dir>/tools.lock.json` when there is
+    one (`mesh up` installs the repository's lock there): see `ToolPins`."""
     base = public_base_url.rstrip("/")
     issuer = settings.oauth_issuer or base
     if settings.oauth_jwks_url is not None:
@@ -105,7 +112,8 @@ def build_gateway(
     escalations = EscalationStore(
         settings.gateway_dir / "escalations.sqlite", ttl=timedelta(seconds=settings.escalation_ttl)
     )
-    pins = ToolPins(settings.gateway_dir / "pins.sqlite")
+    lock = tool_lock if tool_lock is not None else _installed_tool_lock(settings)
+    pins = ToolPins(settings.gateway_dir / "pins.sqlite", lock)
     proxy = GovernedProxy(
         public_base_url=base,
         upstreams=upstreams,
@@ -145,11 +153,25 @@ def build_gateway(
     _mount_resources(app, proxy, issuer, list(upstreams))
     _mount_escalations(app, proxy, verifier, escalations, pins, f"{base}/api")
     mount_agents(app, agents, verifier, base)
+    mount_operator(
+        app, settings=settings, proxy=proxy, verifier=verifier, escalations=escalations, agents=agents
+    )
+    mount_console(app, base)
     return Gateway(app=app, proxy=proxy, authorization_server=server, agents=agents)
 
 
 def traced(gateway: Gateway) -> Any:
     return TraceContextMiddleware(gateway.app)
+
+
+def _installed_tool_lock(settings: MeshSettings) -> ToolLock | None:
+    path = settings.gateway_dir / LOCK_FILE_NAME
+    if not path.exists():
+        return None
+    try:
+        return ToolLock.read(path)
+    except AssetError as error:
+        raise GatewayConfigError(f"the tool lock cannot be used: {error}") from None
 
 
 def _origin_prefix(url: str) -> str:

@@ -1,10 +1,13 @@
 """Tool pinning: each tool definition seen upstream is recorded by hash on first sight; a later
 change of description, schema or annotations is held (not offered, not callable) until approved.
-This is the defence against rug pulls and tool poisoning by a compromised or changed server."""
+This is the defence against rug pulls and tool poisoning by a compromised or changed server.
+
+With a tool lock (the repository's reviewed definitions, `mesh.assets.ToolLock`), the locked tools
+are pinned before they are ever seen: a definition that differs from the lock is held even at
+first sight. Tools absent from the lock are still pinned on first sight."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -14,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from mesh.assets import ToolLock, definition_hash
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tool_pins (
@@ -35,13 +40,10 @@ CREATE TABLE IF NOT EXISTS tool_changes (
 );
 """
 
-_PINNED_FIELDS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations", "_meta")
-
-
-def definition_hash(tool: dict[str, Any]) -> str:
-    """SHA-256 over the fields a client or a model reads of a tool."""
-    pinned = {key: tool.get(key) for key in _PINNED_FIELDS}
-    return hashlib.sha256(json.dumps(pinned, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+FIRST_USE = "first use"
+LOCK = "lock"
+"""`pinned_by` of a pin taken on first sight, and of one taken from the tool lock; any other
+value is the operator who approved a change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,20 +65,30 @@ class Review:
 
 
 class ToolPins:
-    def __init__(self, path: Path) -> None:
+    """The pins of one gateway, in SQLite at `path`, seeded from `lock` when one is given.
+
+    Seeding (at construction): a locked tool without a pin is pinned to the locked hash; a pin
+    taken on first sight or from an earlier lock that differs from the lock is moved to it (the
+    lock is the reviewed definition); a pin an operator approved is kept. A recorded change whose
+    hash is the locked one is no longer a change."""
+
+    def __init__(self, path: Path, lock: ToolLock | None = None) -> None:
         self.path = path
         self._lock = threading.Lock()
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            if lock is not None:
+                _seed(db, lock)
         self._held: set[tuple[str, str]] = set()
         self._loaded_version: int | None = None
         self._dirty = True
         self._reader: sqlite3.Connection | None = None
 
     def review(self, domain: str, tools: list[dict[str, Any]]) -> Review:
-        """Pin unknown tools (trust on first use), offer unchanged ones, hold changed ones."""
+        """Pin unknown tools (trust on first use), offer unchanged ones, hold changed ones (a
+        locked tool is never unknown: one that differs from the lock is held at first sight)."""
         review = Review()
         now = datetime.now(UTC).isoformat()
         with self._lock, self._db() as db:
@@ -88,8 +100,8 @@ class ToolPins:
                 ).fetchone()
                 if row is None:
                     db.execute(
-                        "INSERT INTO tool_pins VALUES (?, ?, ?, ?, ?, 'first use')",
-                        (domain, name, digest, json.dumps(tool), now),
+                        "INSERT INTO tool_pins VALUES (?, ?, ?, ?, ?, ?)",
+                        (domain, name, digest, json.dumps(tool), now, FIRST_USE),
                     )
                     review.newly_pinned.append(name)
                     review.offered.append(tool)
@@ -161,3 +173,30 @@ class ToolPins:
     def _db(self) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path, timeout=10)) as db, db:
             yield db
+
+
+def _seed(db: sqlite3.Connection, lock: ToolLock) -> None:
+    now = datetime.now(UTC).isoformat()
+    for domain, tools in lock.hashes.items():
+        for tool, digest in tools.items():
+            definition = json.dumps(lock.definitions.get(domain, {}).get(tool))
+            row = db.execute(
+                "SELECT hash, pinned_by FROM tool_pins WHERE domain = ? AND tool = ?", (domain, tool)
+            ).fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO tool_pins VALUES (?, ?, ?, ?, ?, ?)",
+                    (domain, tool, digest, definition, now, LOCK),
+                )
+            elif row[0] != digest and row[1] in (FIRST_USE, LOCK):
+                db.execute(
+                    "UPDATE tool_pins SET hash = ?, definition = ?, pinned_at = ?, pinned_by = ? "
+                    "WHERE domain = ? AND tool = ?",
+                    (digest, definition, now, LOCK, domain, tool),
+                )
+            db.execute(
+                "DELETE FROM tool_changes WHERE domain = ? AND tool = ? AND hash = ?", (domain, tool, digest)
+            )
+
+
+__all__ = ["FIRST_USE", "LOCK", "HeldChange", "Review", "ToolPins", "definition_hash"]

@@ -20,6 +20,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from mesh.assets import ASSETS_META, read_recorded_assets, tool_version
 from mesh.audit import AuditRecord, Caller, DataProductInput, Ledger, PolicyEvaluation
 from mesh.gateway._context import FactsUnavailableError, action_context
 from mesh.gateway._directory import UpstreamCredentials, UpstreamDirectory
@@ -76,6 +77,9 @@ class _Call:
     decision: PolicyDecision | None = None
     approval: Escalation | None = None
     outcome: dict[str, float] = field(default_factory=dict)
+    assets: dict[str, str] = field(default_factory=dict)
+    """Of a tools/call: versions of the assets it used (the caller's, and the tool's definition)."""
+    assets_dropped: list[str] = field(default_factory=list)
 
 
 class GovernedProxy:
@@ -168,6 +172,9 @@ class GovernedProxy:
             return self._refuse(call, refusal, error.problem, request_id=error.request_id)
         call.message = message
         call.decision_id = _decision_id(message) or call.decision_id
+        if message.tool is not None:
+            recorded = read_recorded_assets(message.meta.get(ASSETS_META))
+            call.assets, call.assets_dropped = recorded.assets, recorded.dropped
         if message.kind == "request" and message.method not in KNOWN_METHODS:
             return self._refuse(call, Refusal.UNKNOWN_METHOD, f"unknown method {message.method!r}")
         if message.kind == "notification" and message.method not in KNOWN_NOTIFICATIONS:
@@ -186,6 +193,8 @@ class GovernedProxy:
             logger.warning("domain %s unreachable for its tool list: %s", call.domain, error)
             return self._refuse(call, Refusal.UPSTREAM_UNAVAILABLE, f"{call.domain} server unreachable")
         call.need = requirement(call.domain, message, facts)
+        if message.tool is not None:
+            self._record_tool_asset(call, message.tool, facts.tools.get(message.tool))
         if call.need.scope not in principal.scopes:
             return self._refuse(
                 call, Refusal.INSUFFICIENT_SCOPE, f"this call needs the scope {call.need.scope}"
@@ -358,6 +367,17 @@ class GovernedProxy:
         self._audit_pin_review(call, review)
         return response
 
+    @staticmethod
+    def _record_tool_asset(call: _Call, tool: str, offered: dict[str, Any] | None) -> None:
+        """The version of the definition the gateway offers of `tool` wins over the caller's word."""
+        if offered is None:
+            return
+        key, version = f"tool/{call.domain}/{tool}", tool_version(offered)
+        claimed = call.assets.get(key)
+        if claimed is not None and claimed != version:
+            call.assets_dropped.append(f"{key}: the caller said {claimed}; the gateway offered {version}")
+        call.assets[key] = version
+
     # --- refusals, sessions, audit ------------------------------------------------------------
 
     def _refuse(
@@ -496,6 +516,8 @@ class GovernedProxy:
             parameters["reason"] = reason
         if call.approval is not None:
             parameters["approved_escalation"] = call.approval.id
+        if call.assets_dropped:
+            parameters["assets_dropped"] = call.assets_dropped
         return AuditRecord(
             decision_id=call.decision_id,
             occurred_at=datetime.now(UTC),
@@ -531,6 +553,7 @@ class GovernedProxy:
             else None,
             trace_id=ids.trace_id if ids else None,
             span_id=ids.span_id if ids else None,
+            assets=dict(call.assets) or None,
         )
 
     def _submit(self, record: AuditRecord) -> None:

@@ -37,6 +37,9 @@ from mesh.tracing import trace_event_hooks
 
 DECISION_META = "mesh/decision_id"
 """The `_meta` key under which the gateway files a call under the caller's decision."""
+ASSETS_META = "mesh/assets"
+"""The `_meta` key carrying the versions of the assets (prompt, model settings) behind a call,
+`{"prompt/demand": "sha256:...", ...}`, which the gateway keeps on the call's audit record."""
 CALL_TIMEOUT = 60.0
 """Seconds one tool call may take through the gateway."""
 MCP_HTTP_TIMEOUT = httpx2.Timeout(30.0, read=300.0)
@@ -177,17 +180,24 @@ def _challenge(header: str) -> dict[str, str]:
     return parameters
 
 
+class GatewayRefused(ToolFailed):
+    """A failed tool result for a call the gateway did not let through: a missing scope or a
+    rejected token, a policy denial, an escalation, rate limiting, a tool definition held for
+    review. The model reads it like any failed result; a caller that keeps account of a run's
+    tool calls can tell it from the tool's own failure."""
+
+
 @dataclass
 class GatewayRefusals(WrapperToolset[Any]):
     """Turns what the gateway refuses into failed tool results the model reads, wrapping one
     domain's `MCPToolset` (built with `tool_error_behavior='error'`).
 
     Contract of `call_tool`: the tool's result, or
-    - `ToolFailed` (the model sees a failed result, the run goes on) for a refusal: a missing scope
-      or rejected token (HTTP 401/403), a policy denial (`-32010`, with its reasons, policy ids
-      and decision id), an escalation (`-32011`, with its id), rate limiting (`-32012`), the domain
-      server not answering (`-32013`), a tool definition held for review (`-32014`), or the tool's
-      own error result;
+    - `GatewayRefused` (a `ToolFailed`: the model sees a failed result, the run goes on) for a
+      refusal: a missing scope or rejected token (HTTP 401/403), a policy denial (`-32010`, with
+      its reasons, policy ids and decision id), an escalation (`-32011`, with its id), rate
+      limiting (`-32012`), a tool definition held for review (`-32014`);
+    - `ToolFailed` for the domain server not answering (`-32013`) or the tool's own error result;
     - `ModelRetry` for any other MCP error (for example arguments the tool's schema rejects), so
       the model may correct the call within the tool's retry budget.
 
@@ -239,32 +249,32 @@ class GatewayRefusals(WrapperToolset[Any]):
 
     def _failure(
         self, tool: str, arguments: dict[str, Any], error: ToolError | MCPError
-    ) -> ToolFailed | ModelRetry:
+    ) -> GatewayRefused | ToolFailed | ModelRetry:
         where = f"{self.domain}.{tool}"
         if isinstance(error, ToolError):
             return ToolFailed(f"{where} failed: {error}")
         refusal = self.notes.take(tool, arguments)
         if refusal is not None:
-            return ToolFailed(f"refused by the gateway, {where} was not called: {refusal.explain()}")
+            return GatewayRefused(f"refused by the gateway, {where} was not called: {refusal.explain()}")
         data = error.data if isinstance(error.data, dict) else {}
         reasons = "; ".join(str(r) for r in data.get("reasons", [])) or error.message
         if error.code == DENIED_BY_POLICY:
             policies = ", ".join(str(p) for p in data.get("policy_ids", []))
-            return ToolFailed(
+            return GatewayRefused(
                 f"denied by policy, {where} was not called: {reasons}"
                 + (f" (policies: {policies}; decision {data.get('decision_id')})" if policies else "")
             )
         if error.code == HELD_FOR_APPROVAL:
-            return ToolFailed(
+            return GatewayRefused(
                 f"held for human approval as escalation {data.get('escalation_id')}, {where} was not "
                 f"called: {reasons}; the identical call goes through once an operator approves it"
             )
         if error.code == RATE_LIMITED:
-            return ToolFailed(f"rate-limited by the gateway, {where} was not called: {error.message}")
+            return GatewayRefused(f"rate-limited by the gateway, {where} was not called: {error.message}")
         if error.code == UPSTREAM_UNAVAILABLE:
             return ToolFailed(f"the {self.domain} domain's server did not answer: {error.message}")
         if error.code == TOOL_DEFINITION_HELD:
-            return ToolFailed(f"{where} changed upstream and is held until an operator reviews it")
+            return GatewayRefused(f"{where} changed upstream and is held until an operator reviews it")
         return ModelRetry(f"{where}: {error.message} (MCP error {error.code})")
 
 
@@ -295,13 +305,16 @@ def gateway_toolset(
     auth: httpx2.Auth,
     *,
     decision_id: str | None = None,
+    assets: Mapping[str, str] | None = None,
     timeout: float = CALL_TIMEOUT,
 ) -> AbstractToolset[Any]:
     """The tools `<gateway>/mcp/<domain>` offers this caller, named `<domain>_<tool>`.
 
-    Every call carries `auth`, the W3C trace context (so the gateway's spans join the run's trace)
-    and, with `decision_id`, `_meta["mesh/decision_id"]` (so the gateway files the call under
-    that decision). Refusals become failed tool results (`GatewayRefusals`).
+    Every call carries `auth`, the W3C trace context (so the gateway's spans join the run's trace),
+    with `decision_id` `_meta["mesh/decision_id"]` (so the gateway files the call under that
+    decision) and with `assets` `_meta["mesh/assets"]` (the versions of the prompt and settings
+    the run used, kept on the call's audit record). Refusals become failed tool results
+    (`GatewayRefusals`).
     """
     notes = _RefusalNotes()
 
@@ -326,11 +339,16 @@ def gateway_toolset(
         init_timeout=timeout,
     )
 
+    meta: dict[str, Any] = {}
+    if decision_id is not None:
+        meta[DECISION_META] = decision_id
+    if assets:
+        meta[ASSETS_META] = dict(assets)
+
     async def file_under_decision(
         ctx: RunContext[Any], call_tool: CallToolFunc, name: str, tool_args: dict[str, Any]
     ) -> ToolResult:
-        meta = {DECISION_META: decision_id} if decision_id is not None else None
-        return await call_tool(name, tool_args, metadata=meta)
+        return await call_tool(name, tool_args, metadata={**meta} if meta else None)
 
     mcp = MCPToolset[Any](
         client, id=domain, tool_error_behavior="error", process_tool_call=file_under_decision
@@ -347,6 +365,7 @@ def build_mesh_agent(
     tools: Sequence[Tool[Any] | Callable[..., Any]] = (),
     instructions: str | None = None,
     decision_id: str | None = None,
+    assets: Mapping[str, str] | None = None,
     name: str | None = None,
     feature: str | None = None,
     tracer_provider: TracerProvider | None = None,
@@ -354,7 +373,8 @@ def build_mesh_agent(
 ) -> Agent[None, str]:
     """A pydantic-ai agent reasoning with `model`, whose tools are the gateway's MCP tools of
     `domains` (as `<domain>_<tool>`, called with `auth(domain)`) plus `tools`, plain Python
-    functions that only read (the operator console's ledger, trace and registry readers).
+    functions that only read (the operator console's ledger, trace and registry readers). Every
+    gateway call carries `decision_id` and `assets` in its `_meta` (see `gateway_toolset`).
 
     A `ModelConfig` without a model raises `ModelNotConfiguredError` naming `feature`.
 
@@ -372,7 +392,8 @@ def build_mesh_agent(
         if gateway_url is None or auth is None:
             raise ValueError("tools of domains need the gateway's URL and the caller's auth")
         toolsets = [
-            gateway_toolset(gateway_url, domain, auth(domain), decision_id=decision_id) for domain in domains
+            gateway_toolset(gateway_url, domain, auth(domain), decision_id=decision_id, assets=assets)
+            for domain in domains
         ]
     instrumentation = Instrumentation(
         settings=InstrumentationSettings(

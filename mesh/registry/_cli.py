@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import httpx
 import typer
@@ -13,11 +13,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from mesh._command import command_settings, err_console, fail, running_gateway
 from mesh.bus import NATS_BINDING_URI
 from mesh.gateway._clients import DIRECTORY_SCOPE
 from mesh.identity import IdentityError, fetch_token, read_client_secret
-from mesh.settings import MeshSettings, load_settings
-from mesh.supervisor import StateFileError, read_live_state
+from mesh.settings import MeshSettings
 
 EXIT_LISTED = 0
 EXIT_FAILED = 1
@@ -25,7 +25,6 @@ EXIT_BAD_OPTIONS = 2
 CLIENT_ID = "mesh-cli"
 
 console = Console()
-err_console = Console(stderr=True)
 
 
 def agents_command(
@@ -49,12 +48,12 @@ def agents_command(
     Exit 2: bad options.
     """
     if status is not None and status not in ("up", "down"):
-        _fail(f"--status must be up or down, not {status!r}", EXIT_BAD_OPTIONS)
+        fail(f"--status must be up or down, not {status!r}", EXIT_BAD_OPTIONS)
     for name, value in (("--skill", skill), ("--tag", tag), ("--query", query)):
         if value is not None and not value.strip():
-            _fail(f"{name} must not be empty", EXIT_BAD_OPTIONS)
-    settings = _settings(ctx)
-    gateway = _gateway_url(settings)
+            fail(f"{name} must not be empty", EXIT_BAD_OPTIONS)
+    settings = command_settings(ctx)
+    gateway = running_gateway(settings)
     params = {"skill": skill, "tag": tag, "q": query, "status": status}
     found = asyncio.run(
         _read_directory(settings, gateway, {k: v for k, v in params.items() if v is not None})
@@ -125,7 +124,7 @@ async def _read_directory(settings: MeshSettings, gateway: str, params: dict[str
             resource=f"{gateway}/api",
         )
     except IdentityError as error:
-        _fail(f"no token for the directory: {error}", EXIT_FAILED)
+        fail(f"no token for the directory: {error}", EXIT_FAILED)
     try:
         async with httpx.AsyncClient(timeout=10, trust_env=False) as http:
             response = await http.get(
@@ -134,13 +133,13 @@ async def _read_directory(settings: MeshSettings, gateway: str, params: dict[str
                 headers={"Authorization": f"Bearer {token.access_token}"},
             )
     except httpx.HTTPError as error:
-        _fail(f"gateway unreachable: {error}", EXIT_FAILED)
+        fail(f"gateway unreachable: {error}", EXIT_FAILED)
     if response.status_code >= 400:
-        _fail(f"the gateway answered {response.status_code}: {_detail(response)}", EXIT_FAILED)
+        fail(f"the gateway answered {response.status_code}: {_detail(response)}", EXIT_FAILED)
     try:
         found: dict[str, Any] = response.json()
     except ValueError:
-        _fail("the gateway's answer is not JSON", EXIT_FAILED)
+        fail("the gateway's answer is not JSON", EXIT_FAILED)
     return found
 
 
@@ -150,29 +149,3 @@ def _detail(response: httpx.Response) -> str:
     except (ValueError, AttributeError):
         detail = response.text or response.reason_phrase
     return detail if isinstance(detail, str) else json.dumps(detail)
-
-
-def _settings(ctx: typer.Context) -> MeshSettings:
-    """As `mesh.cli` builds them: its global `--config` and `--data-dir` over MESH_* and the file."""
-    options = ctx.find_root().obj
-    try:
-        return load_settings(getattr(options, "config", None), data_dir=getattr(options, "data_dir", None))
-    except (ValueError, OSError) as error:
-        _fail(f"invalid settings: {error}", EXIT_BAD_OPTIONS)
-
-
-def _gateway_url(settings: MeshSettings) -> str:
-    try:
-        state = read_live_state(settings.state_file)
-    except StateFileError as error:
-        _fail(str(error), EXIT_FAILED)
-    if state is None or not state.components:
-        _fail(f"no mesh running from {settings.data_dir}; start one with `mesh up`", EXIT_FAILED)
-    if state.gateway_endpoint is None:
-        _fail("the running mesh has no gateway", EXIT_FAILED)
-    return state.gateway_endpoint.rstrip("/")
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    err_console.print(Text(f"error: {message}", style="red"), soft_wrap=True)
-    raise typer.Exit(code)

@@ -3,8 +3,10 @@
 `run_embedded(settings)` is what entry points use; `Supervisor` runs any list of `ComponentSpec`.
 """
 
+from mesh.supervisor._assets import install_tool_lock, validate_assets
 from mesh.supervisor._embedded import RunningMesh, run_embedded
 from mesh.supervisor._errors import (
+    AssetsInvalidError,
     ComponentDiedError,
     ComponentFailedError,
     ComponentSpawnError,
@@ -28,6 +30,7 @@ from mesh.supervisor._state import ComponentState, MeshState, read_live_state, r
 from mesh.supervisor._supervisor import RunningComponent, Supervisor
 
 __all__ = [
+    "AssetsInvalidError",
     "ComponentDiedError",
     "ComponentFailedError",
     "ComponentKind",
@@ -47,9 +50,11 @@ __all__ = [
     "SupervisorError",
     "embedded_components",
     "find_nats_server",
+    "install_tool_lock",
     "mcp_component_name",
     "probe_ready",
     "read_live_state",
     "read_state",
     "run_embedded",
+    "validate_assets",
 ]

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mesh.assets import LOCK_FILE_NAME, REPOSITORY_ROOT
 from mesh.settings import MeshSettings
+from mesh.supervisor._assets import install_tool_lock, validate_assets
 from mesh.supervisor._spec import NATS_COMPONENT, ComponentSpec, embedded_components, mcp_component_name
 from mesh.supervisor._state import ComponentState, MeshState, claim_state_file, remove_state, write_state
 from mesh.supervisor._supervisor import Supervisor
@@ -42,17 +44,24 @@ class RunningMesh:
 
 @asynccontextmanager
 async def run_embedded(
-    settings: MeshSettings, *, components: Sequence[ComponentSpec] | None = None
+    settings: MeshSettings,
+    *,
+    components: Sequence[ComponentSpec] | None = None,
+    assets_root: Path | None = None,
 ) -> AsyncIterator[RunningMesh]:
     """Run the embedded mesh of `settings` for the duration of the `async with` block.
 
+    0. Validates every asset (`mesh.assets.load_assets`, of the repository or of `assets_root`): a
+       broken one raises `AssetsInvalidError` naming its file and field, and nothing starts.
     1. Claims `settings.state_file` for this process (`MeshAlreadyRunningError` if a live supervisor
        holds it; a stale one is replaced) before anything starts.
-    2. Starts `components` (default: `embedded_components(settings)`) with a `Supervisor` using the
+    2. Installs the repository's tool lock in the gateway's directory (its pins seed from it), then
+       starts `components` (default: `embedded_components(settings)`) with a `Supervisor` using the
        settings' timeouts; see its docstring for ordering and failure guarantees.
     3. Once all are ready, writes the full state file and yields a `RunningMesh`.
     4. On exit, normal or not, stops every component, then removes the state file if it is still ours.
     """
+    validate_assets(assets_root)
     supervisor_pid = os.getpid()
     starting = MeshState(
         supervisor_pid=supervisor_pid,
@@ -63,6 +72,7 @@ async def run_embedded(
     )
     claim_state_file(settings.state_file, starting)
     try:
+        install_tool_lock(settings, (assets_root or REPOSITORY_ROOT) / "mcp_servers" / LOCK_FILE_NAME)
         specs = embedded_components(settings) if components is None else components
         async with Supervisor(
             specs,

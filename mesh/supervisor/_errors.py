@@ -95,3 +95,14 @@ class StateFileError(SupervisorError):
         self.path = path
         self.reason = reason
         super().__init__(f"state file {path} is unreadable ({reason}); remove it if no mesh is running")
+
+
+class AssetsInvalidError(SupervisorError):
+    """An asset (prompt, agent card, tool lock, golden example) is broken: nothing was started."""
+
+    def __init__(self, path: Path, field: str | None, problem: str) -> None:
+        self.path = path
+        self.field = field
+        self.problem = problem
+        where = f"{path}" + (f", field {field!r}" if field else "")
+        super().__init__(f"a broken asset stops the start (nothing was started): {where}: {problem}")

@@ -6,16 +6,20 @@ the rows of the tables it owns. See docs/world.md.
 """
 
 from mesh.world._models import Carrier, Lane, Outage, Sku, Spike, Supplier, Warehouse
+from mesh.world._overlay import OverlaidWorld, WorldOverlayError, load_overlay
 from mesh.world._world import World, generate_world
 
 __all__ = [
     "Carrier",
     "Lane",
     "Outage",
+    "OverlaidWorld",
     "Sku",
     "Spike",
     "Supplier",
     "Warehouse",
     "World",
+    "WorldOverlayError",
     "generate_world",
+    "load_overlay",
 ]

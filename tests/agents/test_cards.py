@@ -114,9 +114,12 @@ def test_a_card_describes_every_skill_with_its_input_and_output_schema(domain: s
     assert (card.name, card.version) == (spec.name, spec.version)
     assert card.capabilities.streaming
     assert not card.capabilities.push_notifications
-    assert list(card.default_input_modes) == ["application/json"]
-    assert [s.id for s in card.skills] == [s.id for s in spec.skills]
-    for skill in card.skills:
+    assert list(card.default_input_modes) == ["application/json", "text/plain"]
+    assert [s.id for s in card.skills] == [*(s.id for s in spec.skills), "ask"]
+    *structured, ask = card.skills
+    assert list(ask.input_modes) == ["text/plain"]
+    assert "model" in ask.description
+    for skill in structured:
         assert skill.tags
         assert skill.examples
         assert list(skill.input_modes) == ["application/json"]

@@ -101,8 +101,10 @@ async def test_forged_and_unsigned_batches_are_refused_and_reported(
         verifier=SenderVerifier(PINNED),
         on_refused=on_refused,
     )
+    # An agent that never answers keeps the cycle open to its deadline, so that all three forged
+    # batches are judged however soon the honest agent's batch arrives.
     outcome = await coordinator.run(
-        ["agent:honest"], Capacities(available={"capacity:WH-EU-1": 100}), cycle_id="signed-1"
+        ["agent:honest", "agent:absent"], Capacities(available={"capacity:WH-EU-1": 100}), cycle_id="signed-1"
     )
 
     assert [r.intent_id for r in outcome.results] == ["signed-1-honest"]

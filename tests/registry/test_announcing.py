@@ -60,7 +60,7 @@ async def test_an_announced_card_is_listed_up_once_its_signature_verifies(
         entry = directory.get("logistics")
     assert entry.key_id == agents.key("logistics").kid
     assert entry.summary.name == "Logistics agent"
-    assert [s.id for s in entry.summary.skills] == ["recommend_carrier", "book_shipment"]
+    assert [s.id for s in entry.summary.skills] == ["recommend_carrier", "book_shipment", "ask"]
     assert entry.summary.interfaces[0].protocol_binding == NATS_BINDING_URI
     assert entry.summary.url == entry.summary.interfaces[0].url
     assert entry.card == card_document(card)  # the full signed card

@@ -205,7 +205,11 @@ async def test_announced_agents_are_listed_and_found_over_http(
         listed = await _listed(http, served)
         assert (listed["connected"], listed["detail"]) == (True, None)
         assert logistics["summary"]["name"] == "Logistics agent"
-        assert [s["id"] for s in logistics["summary"]["skills"]] == ["recommend_carrier", "book_shipment"]
+        assert [s["id"] for s in logistics["summary"]["skills"]] == [
+            "recommend_carrier",
+            "book_shipment",
+            "ask",
+        ]
         assert "carbon" in logistics["summary"]["skills"][0]["tags"]
         assert logistics["summary"]["interfaces"][0]["url"].endswith("/a2a.logistics.rpc")
         assert "card" not in logistics  # the list has summaries only
@@ -294,8 +298,8 @@ async def test_mesh_agents_lists_the_agents_with_their_status_skills_and_interfa
     assert header == ["agent", "status", "skills", "interfaces", "last", "seen"]
     logistics = next(row for row in rows if row[0] == "logistics")
     assert logistics[1] == "up"
-    assert logistics[2:4] == ["recommend_carrier,", "book_shipment"]
-    assert logistics[4:10] == ["NATS", "1.0,", "JSONRPC", "1.0/0.3,", "HTTP+JSON", "1.0/0.3"]
+    assert logistics[2:5] == ["recommend_carrier,", "book_shipment,", "ask"]
+    assert logistics[5:11] == ["NATS", "1.0,", "JSONRPC", "1.0/0.3,", "HTTP+JSON", "1.0/0.3"]
     assert logistics[-1] == "ago"
 
     assert as_json.exit_code == 0, as_json.output

@@ -15,7 +15,16 @@ from __future__ import annotations
 
 import importlib
 
-from agents._answer import ANSWER_ARTIFACT, ANSWER_FORMAT, ASK_SKILL, Answer, TokenUse, ToolCall, ToolData
+from agents._answer import (
+    ANSWER_ARTIFACT,
+    ANSWER_FORMAT,
+    ASK_SKILL,
+    TOOL_REFUSED_ACTION,
+    Answer,
+    TokenUse,
+    ToolCall,
+    ToolData,
+)
 from agents._cards import (
     FILE_BASE_URL,
     JSONRPC_PATH,
@@ -78,6 +87,7 @@ __all__ = [
     "OUTCOMES",
     "REST_PATH",
     "SKILL_SCHEMAS_EXTENSION",
+    "TOOL_REFUSED_ACTION",
     "AgentApp",
     "AgentConfigError",
     "AgentError",

@@ -25,6 +25,10 @@ MAX_QUESTION_CHARS = 4000
 ToolOutcome = Literal["ok", "refused", "error"]
 
 
+TOOL_REFUSED_ACTION = "model/tool_refused"
+"""The ledger action of a call the model made to a tool it was not offered (an attempt kept)."""
+
+
 class ToolCall(BaseModel):
     """One tool call the model asked for, in the order it asked.
 

@@ -19,6 +19,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from a2a.utils.errors import InvalidParamsError
@@ -33,7 +34,7 @@ from pydantic_ai.toolsets.abstract import ToolsetTool
 from pydantic_ai.usage import RunUsage, UsageLimits
 from pydantic_core import to_jsonable_python
 
-from agents._answer import Answer, TokenUse, ToolCall, ToolData, ToolOutcome
+from agents._answer import TOOL_REFUSED_ACTION, Answer, TokenUse, ToolCall, ToolData, ToolOutcome
 from agents._errors import AgentConfigError, PolicyDenied, PolicyEscalated, SkillFailed, ToolCallError
 from agents._mcp import GatewayTools
 from agents._skills import AgentSpec, AnySkill
@@ -68,6 +69,8 @@ REQUEST_LIMIT = 8
 TOOL_CALLS_LIMIT = 16
 """Tool calls one question may take."""
 MODEL_SETTINGS_ASSET = "model/settings"
+MAX_RECORDED_ARGUMENTS = 2000
+"""Characters of such a call's arguments (as JSON) the record keeps."""
 SCOPE_META = "mesh/scope"
 NOT_OFFERED = (
     "not offered to free-text requests (an action, or a tool outside the agent's read scopes); "
@@ -208,6 +211,7 @@ class FreeText:
         text = result.output.strip()
         truncated = len(text) > self.max_answer_chars
         calls, data = _account(result.all_messages(), log, offered)
+        await self._record_not_offered(calls, decision_id)
         return Answer(
             answer=text[: self.max_answer_chars - 1] + "…" if truncated else text,
             truncated=truncated,
@@ -286,6 +290,36 @@ class FreeText:
             assets=self.assets,
         )
         return toolset.filtered(readable)
+
+    async def _record_not_offered(self, calls: Sequence[ToolCall], decision_id: str) -> None:
+        """Each call of a tool the model was not offered (an action, say, that text in the data
+        told it to make) is an attempt the ledger keeps: action `model/tool_refused`, refused."""
+        if self.ledger is None:
+            return
+        for call in calls:
+            if call.reason != NOT_OFFERED:
+                continue
+            arguments = json.dumps(call.arguments, sort_keys=True, default=str)
+            record = AuditRecord(
+                decision_id=decision_id,
+                occurred_at=datetime.now(UTC),
+                agent=f"agent:{self.spec.domain}",
+                domain=self.spec.domain,
+                action=TOOL_REFUSED_ACTION,
+                parameters={
+                    "tool": call.tool,
+                    "arguments": arguments[:MAX_RECORDED_ARGUMENTS],
+                    "reason": call.reason,
+                },
+                execution_mode="refused",
+                status="refused",
+                caller=Caller(subject=f"agent:{self.spec.domain}", client_id=self.spec.client_id),
+                assets=dict(self.assets) or None,
+            )
+            try:
+                await self.ledger.append(record)
+            except AuditError as error:
+                logger.error("refused call of %s in %s not recorded: %s", call.tool, decision_id, error)
 
     async def _record_usage(
         self, usage: RunUsage, decision_id: str, status: Literal["executed", "failed"]

@@ -54,7 +54,8 @@ def ledger_checks(entries: list[LedgerEntry], expected: list[LedgerExpectation])
     return checks
 
 
-async def _ask(context: EvalContext, domain: str, message: Message) -> TaskAnswer:
+async def ask_agent(context: EvalContext, domain: str, message: Message) -> TaskAnswer:
+    """Send `message` to the agent of `domain` over A2A (its card verified against the pinned keys)."""
     pinned = PinnedCardKeys.from_directory(public_keys_dir(context.settings.key_dir))
     async with httpx.AsyncClient(timeout=A2A_TIMEOUT) as http:
         config = ClientConfig(supported_protocol_bindings=["JSONRPC"], streaming=False, httpx_client=http)
@@ -107,7 +108,7 @@ async def _skill_checks(
 async def agent_skill(context: EvalContext, case: AgentSkillCase) -> Probe:
     decision_id = context.decision_id(case.id)
     message = skill_message(case.skill, case.input, message_id=f"{decision_id}.m1", decision_id=decision_id)
-    answer = await _ask(context, case.agent, message)
+    answer = await ask_agent(context, case.agent, message)
     return await _skill_checks(context, decision_id, answer, dict(answer.output), case.expect)
 
 
@@ -122,7 +123,7 @@ async def agent_text(context: EvalContext, case: AgentTextCase) -> Probe:
     message = Message(role=Role.ROLE_USER, message_id=f"{decision_id}.m1", parts=[new_text_part(case.text)])
     message.metadata.update({DECISION_METADATA: decision_id})
     try:
-        answer = await _ask(context, case.agent, message)
+        answer = await ask_agent(context, case.agent, message)
     finally:
         context.use_recording(None)
     output = dict(answer.output)

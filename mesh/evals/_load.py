@@ -46,6 +46,7 @@ _KINDS = {
     "operator_question",
     "negotiation_cycle",
     "prompt_injection",
+    "text_injection",
     "poisoned_tool",
     "scope_escalation",
     "token_misuse",

@@ -38,6 +38,7 @@ GOLDEN_PROBES: dict[str, Callable[[EvalContext, Any], Awaitable[golden.Probe]]] 
 }
 ADVERSARIAL_PROBES: dict[str, Callable[[EvalContext, Any], Awaitable[adversarial.Finding]]] = {
     "prompt_injection": adversarial.prompt_injection,
+    "text_injection": adversarial.text_injection,
     "poisoned_tool": adversarial.poisoned_tool,
     "scope_escalation": adversarial.scope_escalation,
     "token_misuse": adversarial.token_misuse,

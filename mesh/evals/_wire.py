@@ -175,6 +175,19 @@ class PromptInjectionCase(_CaseBase):
     expect: AttackExpect
 
 
+class TextInjectionCase(_CaseBase):
+    """An instruction injected into a data-product row reaches an agent's model through a free-text
+    question from outside (A2A); the compromised model obeys it by calling an action, which the
+    agent does not offer to free text: the call must go nowhere and be recorded."""
+
+    kind: Literal["text_injection"]
+    agent: Domain
+    text: str = Field(min_length=1)
+    recording: Identifier
+    injected_tool: InjectedTool
+    expect: AttackExpect
+
+
 class PoisonedToolCase(_CaseBase):
     kind: Literal["poisoned_tool"]
     domain: Domain
@@ -257,6 +270,7 @@ EvalCase = Annotated[
     | OperatorQuestionCase
     | NegotiationCycleCase
     | PromptInjectionCase
+    | TextInjectionCase
     | PoisonedToolCase
     | ScopeEscalationCase
     | TokenMisuseCase

@@ -27,6 +27,7 @@ from a2a.utils.errors import ContentTypeNotSupportedError, InvalidParamsError
 
 from agents import (
     ASK_SKILL,
+    TOOL_REFUSED_ACTION,
     GatewayTools,
     PinnedCardKeys,
     SkillExecutor,
@@ -307,8 +308,8 @@ async def test_a_question_is_answered_through_a_skill_and_a_gateway_read_with_re
     assert structured_calls  # a structured request used no model, prompt or settings
     assert all(ASSETS_META not in body["params"]["_meta"] for body in structured_calls)
 
-    # the ledger: the skill's reads, the model's read, the denial, then the token use
-    records = await _records(stack, decision_id, until=8)
+    # the ledger: the skill's reads, the model's read, the denial, the unoffered action, the token use
+    records = await _records(stack, decision_id, until=9)
     calls_made = [r for r in records if r.action == "tools/call"]
     assert sorted((r.parameters["tool"], r.status) for r in calls_made) == [
         ("get_forecast", "executed"),  # the skill's
@@ -324,6 +325,13 @@ async def test_a_question_is_answered_through_a_skill_and_a_gateway_read_with_re
         assert record.caller.client_id == "inventory-agent"
         assert not [s for s in record.caller.scopes if not s.endswith(":read")]  # least privilege
         assert stack.assets.items() <= (record.assets or {}).items()
+    (attempt,) = [r for r in records if r.action == TOOL_REFUSED_ACTION]
+    assert (attempt.status, attempt.execution_mode) == ("refused", "refused")
+    assert (attempt.parameters["tool"], attempt.parameters["reason"]) == (
+        "inventory_transfer_stock",
+        NOT_OFFERED,
+    )
+    assert attempt.assets == stack.assets
     (usage,) = [r for r in records if r.action == USAGE_ACTION]
     assert usage.status == "executed"
     # pydantic-ai counts the tool calls that returned a result

@@ -35,6 +35,7 @@ from agents import (
 )
 from agents._bus import NatsBinding
 from agents._cards import CARDS_DIR
+from agents._deferred import DeferredFreeText
 from agents._signing import public_keys_dir
 from mesh.bus import SenderSigner
 from mesh.identity import IdentityError
@@ -141,7 +142,8 @@ def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
     if free_text is None:
         log.info("no model (MESH_MODEL is empty): free-text questions are refused; see docs/models.md")
     else:
-        log.info("free-text questions answered with %s (%s)", free_text.model_name, free_text.assets)
+        log.info("free-text questions answered with %s (building it in the background)", free_text.model_name)
+        free_text.start()
     try:
         uvicorn.run(
             agent.asgi, host=args.host, port=args.port, log_level=settings.log_level.lower(), access_log=False
@@ -154,28 +156,38 @@ def serve(args: argparse.Namespace, settings: MeshSettings) -> int:
 
 def free_text_for(
     spec: AgentSpec, tools: GatewayTools, settings: MeshSettings
-) -> tuple[FreeText | None, Ledger | None]:
-    """The agent's free-text answerer and the ledger it records token use in, when a model is
-    configured; `AgentConfigError` saying why when one is configured but cannot be used."""
+) -> tuple[DeferredFreeText | None, Ledger | None]:
+    """The agent's free-text answerer and the ledger it records in, when a model is configured;
+    `AgentConfigError` saying why when what can be checked at once is wrong (no prompt asset, a
+    broken asset, a ledger that does not open). The model itself is built after the agent started
+    (`DeferredFreeText`): a model name litellm does not route is reported in the log then, and to
+    every question."""
     if not settings.model.strip():
         return None, None  # the model layer (pydantic-ai, litellm) is not even imported
-    from agents._ask import FreeText
     from mesh.assets import AssetError, load_assets
     from mesh.audit import AuditError, open_ledger
-    from mesh.models import ModelConfig, ModelError, build_model
 
+    key = f"prompt/{spec.domain}"
     try:
+        assets = load_assets()
+        if key not in assets:
+            raise AgentConfigError(
+                f"free-text answers need the prompt asset {key!r} "
+                f"(agents/prompts/{spec.domain}.md), and there is none"
+            )
+        ledger = open_ledger(settings)
+    except (AssetError, AuditError, OSError) as error:
+        raise AgentConfigError(f"free-text answers: {error}") from None
+
+    def build() -> FreeText:
+        from agents._ask import FreeText
+        from mesh.models import ModelConfig, build_model
+
         config = ModelConfig.from_settings(settings)
         model = build_model(config, feature=f"the {spec.domain} agent's free text")
-        assets = load_assets().with_model(config)
-        ledger = open_ledger(settings)
-    except (ModelError, AssetError, AuditError, OSError) as error:
-        raise AgentConfigError(f"free-text answers: {error}") from None
-    try:
-        return FreeText(spec, tools, model, assets=assets, ledger=ledger), ledger
-    except AgentConfigError:
-        ledger.close()
-        raise
+        return FreeText(spec, tools, model, assets=assets.with_model(config), ledger=ledger)
+
+    return DeferredFreeText(build, model_name=settings.model.strip()), ledger
 
 
 def cards(args: argparse.Namespace) -> int:

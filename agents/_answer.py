@@ -10,7 +10,7 @@ and the token use are filed under in the audit ledger, the model, and the versio
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,3 +83,13 @@ class Answer(BaseModel):
     model: str
     assets: dict[str, str] = Field(default_factory=dict)
     usage: TokenUse
+
+
+class Answerer(Protocol):
+    """What answers an agent's free-text questions: `agents._ask.FreeText`, or the
+    `agents._deferred.DeferredFreeText` that builds one after the agent started."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    async def answer(self, question: str, *, decision_id: str) -> Answer: ...

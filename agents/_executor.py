@@ -33,8 +33,8 @@ from agents._skills import AgentSpec, AnySkill, Question, find_question, find_re
 from agents._wire import DATA_MEDIA_TYPE, SKILL_REQUEST_FORMAT, TEXT_MEDIA_TYPE, Outcome, Problem, SkillInput
 from mesh.tracing import TRACER_NAME
 
-if TYPE_CHECKING:  # the model layer loads pydantic-ai: only agents with a model import it
-    from agents._ask import FreeText
+if TYPE_CHECKING:
+    from agents._answer import Answerer
 
 logger = logging.getLogger("agents")
 tracer = trace.get_tracer(TRACER_NAME)
@@ -111,7 +111,7 @@ class SkillExecutor(AgentExecutor):
       publishes `canceled`. An action already sent to the gateway is not undone.
     """
 
-    def __init__(self, spec: AgentSpec, tools: GatewayTools, *, free_text: FreeText | None = None) -> None:
+    def __init__(self, spec: AgentSpec, tools: GatewayTools, *, free_text: Answerer | None = None) -> None:
         self.spec = spec
         self.tools = tools
         self.free_text = free_text
@@ -174,7 +174,7 @@ class SkillExecutor(AgentExecutor):
             )
 
     async def _answer(self, question: Question, updater: TaskUpdater, decision_id: str) -> None:
-        from agents._ask import failure  # loaded already: `free_text` is one of its objects
+        from agents._ask import failure  # loaded already, or being loaded by the answerer
 
         assert self.free_text is not None  # read_request returns questions only then
         attributes = {

@@ -27,7 +27,7 @@ from mesh.identity import SigningKey
 from mesh.tracing import TraceContextMiddleware
 
 if TYPE_CHECKING:
-    from agents._ask import FreeText
+    from agents._answer import Answerer
 
 
 class ProtocolBinding(Protocol):
@@ -61,7 +61,7 @@ def build_agent_app(
     signing_key: SigningKey,
     tools: GatewayTools,
     bindings: Sequence[ProtocolBinding] = (),
-    free_text: FreeText | None = None,
+    free_text: Answerer | None = None,
 ) -> AgentApp:
     """The agent answering at `public_url`: card signed with `signing_key` at
     `/.well-known/agent-card.json`, JSON-RPC at `/a2a/jsonrpc`, REST at `/a2a/rest` (0.3 REST

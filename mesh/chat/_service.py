@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 import uuid
@@ -116,6 +118,7 @@ class ChatService:
         self._settings = settings
         self._assets = assets
         self._model: Model | None = None
+        self._building = asyncio.Lock()
         self._tracer_provider = tracer_provider
 
     @property
@@ -174,9 +177,21 @@ class ChatService:
             await self._record(reply, text, caller, assets)
         return reply
 
+    async def warm(self) -> None:
+        """Load the model layer and build the model in a worker thread, so that neither the first
+        question nor the gateway's event loop waits seconds for it; a failure is left for the
+        first question to report."""
+        if not self.model_configured:
+            return
+        async with self._building:
+            if self._model is None:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self._built_model)
+
     async def _ask_model(
         self, text: str, chat_id: str, caller: Caller, assets: dict[str, str]
     ) -> tuple[Answer, str | None, Literal["model", "deterministic"]]:
+        await self.warm()  # imports pydantic-ai and litellm off the event loop
         from pydantic_ai.usage import RunUsage, UsageLimits
 
         from mesh.models import build_mesh_agent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -135,10 +136,12 @@ def build_gateway(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        warming = asyncio.create_task(chat.warm())  # the chat's model, when there is one
         try:
             async with agents.running():
                 yield
         finally:
+            warming.cancel()
             await http.aclose()
 
     app = FastAPI(
@@ -153,7 +156,7 @@ def build_gateway(
     _mount_resources(app, proxy, issuer, list(upstreams))
     _mount_escalations(app, proxy, verifier, escalations, pins, f"{base}/api")
     mount_agents(app, agents, verifier, base)
-    mount_operator(
+    chat = mount_operator(
         app, settings=settings, proxy=proxy, verifier=verifier, escalations=escalations, agents=agents
     )
     mount_console(app, base)

@@ -36,6 +36,21 @@ def eval_command(
             "instead of replaying the recordings.",
         ),
     ] = None,
+    model_base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--model-base-url", help="With --model: its server, e.g. http://localhost:11434 for Ollama."
+        ),
+    ] = None,
+    record: Annotated[
+        Path | None,
+        typer.Option(
+            "--record",
+            file_okay=False,
+            help="With --model: write the live model's answers as recordings into this directory "
+            "(one per case that replays one; review them, then copy them into evals/recordings).",
+        ),
+    ] = None,
     gate: Annotated[
         bool, typer.Option("--gate", help="Exit 1 on any regression against the baseline.")
     ] = False,
@@ -53,6 +68,9 @@ def eval_command(
     Exit 0: ran (and with --gate, no regression). Exit 1: a regression (--gate), or the mesh did
     not start. Exit 2: a case, recording or baseline file is malformed (file and field named).
     """
+    if (record or model_base_url) and not model:
+        err_console.print(Text("error: --record and --model-base-url need --model", style="red"))
+        raise typer.Exit(2)
     suites: tuple[Suite, ...] = SUITES if suite == "all" else (suite,)
     baseline_path = evals_dir / "baseline.json"
     try:
@@ -80,13 +98,24 @@ def eval_command(
 
     from mesh.evals._runner import RunOptions, run_cases
 
-    options = RunOptions(model=model, recordings_dir=evals_dir / "recordings")
+    options = RunOptions(
+        model=model,
+        model_base_url=model_base_url,
+        record_dir=record,
+        recordings_dir=evals_dir / "recordings",
+    )
+    recorded: list[Path] = []
     try:
-        results = asyncio.run(run_cases(cases, options, on_result=progress))
+        results = asyncio.run(run_cases(cases, options, on_result=progress, recorded=recorded))
     except (SupervisorError, EvalError) as error:
         err_console.print(Text(f"error: {error}", style="red"), soft_wrap=True)
         raise typer.Exit(1) from None
     seconds = time.perf_counter() - begun
+    if record is not None and not as_json:
+        made = sorted(p.name for p in record.glob("*.json") if p.stat().st_mtime >= time.time() - seconds)
+        console.print(
+            f"{len(made)} recording(s) written to {record}: {', '.join(made) or 'none'}", highlight=False
+        )
     found: list[str] | None = None
     if gate:
         known = {c.id: c for c in every}

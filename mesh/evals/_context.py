@@ -4,6 +4,7 @@ that read the ledger and fetch tokens the way any client of the mesh would."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -14,8 +15,8 @@ from typing import Any
 from mesh.audit import LedgerEntry, open_audit_log
 from mesh.evals._errors import EvalError
 from mesh.evals._load import load_recording
-from mesh.evals._replay import ReplayServer
-from mesh.evals._wire import Check, Fact
+from mesh.evals._replay import RecordingServer, ReplayServer
+from mesh.evals._wire import Check, Fact, Recording
 from mesh.identity import fetch_token, read_client_secret
 from mesh.models import ModelConfig
 from mesh.settings import MeshSettings
@@ -34,7 +35,11 @@ class EvalContext:
     run_id: str
     model: ModelConfig
     replay: ReplayServer | None = None
+    recorder: RecordingServer | None = None
+    """Live mode with `--record`: the live model's answers become recordings in `record_dir`."""
+    record_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+    recorded: list[Path] = field(default_factory=list)
 
     @property
     def gateway(self) -> str:
@@ -65,8 +70,16 @@ class EvalContext:
         return issued.access_token
 
     def use_recording(self, recording_id: str | None) -> None:
-        """Serve `recording_id` to the model from now on (replay mode); live mode ignores it."""
-        if self.replay is not None:
+        """Serve `recording_id` to the model from now on (replay mode); or, recording a live model,
+        make `recording_id` from its answers (None ends it and writes the file); else nothing."""
+        if self.recorder is not None:
+            if recording_id is not None:
+                self.recorder.begin(recording_id)
+                return
+            made = self.recorder.end()
+            if made is not None and self.record_dir is not None:
+                self.recorded.append(write_recording(self.record_dir, made))
+        elif self.replay is not None:
             self.replay.load(
                 None if recording_id is None else load_recording(self.recordings_dir, recording_id)
             )
@@ -80,6 +93,17 @@ class EvalContext:
             if len(found) >= at_least or time.monotonic() > deadline:
                 return found
             await asyncio.sleep(0.1)
+
+
+def write_recording(directory: Path, recording: Recording) -> Path:
+    """`<directory>/<id>.json`; a recording of that id already there is superseded, its version + 1."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{recording.id}.json"
+    if path.exists():
+        earlier = load_recording(directory, recording.id)
+        recording = recording.model_copy(update={"version": earlier.version + 1})
+    path.write_text(json.dumps(recording.model_dump(mode="json", exclude_none=True), indent=2) + "\n")
+    return path
 
 
 def status_counts(entries: Iterable[LedgerEntry]) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""A loopback OpenAI-compatible model server that answers from a recording, turn by turn.
+"""A loopback OpenAI-compatible model server that answers from a recording, turn by turn; and
+its twin that makes recordings by asking a live model.
 
 The mesh is pointed at it like at any OpenAI-compatible server (`MESH_MODEL=openai/<name>`,
 `MESH_MODEL_BASE_URL=<url>/v1`): agents and the operator chat call it through litellm exactly as
@@ -10,11 +11,13 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from mesh.evals._wire import Recording
+from mesh.models import ModelConfig, load_litellm
 
 REPLAY_MODEL = "eval-replay"
 
@@ -64,7 +67,7 @@ class ReplayServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/v1"
 
-    def start(self) -> ReplayServer:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -132,3 +135,90 @@ class ReplayServer:
 
 def _error(message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": "invalid_request_error", "code": "eval_replay"}}
+
+
+class RecordingServer(ReplayServer):
+    """Makes recordings with a live model: the mesh calls it as it calls the replay server, it
+    asks the live model (through litellm, keys from the environment) and answers with what the
+    model said, keeping each answer as a turn of the recording `begin` named; `end` returns the
+    recording (None when the model was not asked)."""
+
+    def __init__(self, model: ModelConfig, host: str = "127.0.0.1") -> None:
+        super().__init__(host)
+        self.model = model
+        self._recording_id: str | None = None
+        self._turns: list[dict[str, Any]] = []
+
+    def begin(self, recording_id: str) -> None:
+        with self._lock:
+            self._recording_id, self._turns = recording_id, []
+            self.errors, self.requests = [], []
+
+    def end(self) -> Recording | None:
+        with self._lock:
+            recording_id, turns = self._recording_id, self._turns
+            self._recording_id, self._turns = None, []
+        if recording_id is None or not turns:
+            return None
+        return Recording.model_validate(
+            {
+                "format": "eval-recording/1",
+                "id": recording_id,
+                "version": 1,
+                "description": f"Recorded from {self.model.name} on {datetime.now(UTC):%Y-%m-%d}.",
+                "made_with": self.model.name,
+                "turns": turns,
+            }
+        )
+
+    def _answer(self, request: dict[str, Any]) -> tuple[HTTPStatus, dict[str, Any]]:
+        with self._lock:
+            self.requests.append(request)
+            if self._recording_id is None:
+                return self._refuse(
+                    "no recording is being made for this case (a model call was not expected)"
+                )
+        try:
+            body = self._ask_live(request)
+        except Exception as error:  # the provider's failure is the mesh's model error
+            return self._refuse(
+                f"the live model {self.model.name} failed: {type(error).__name__}: {error}"[:500]
+            )
+        message = body["choices"][0]["message"]
+        turn: dict[str, Any]
+        if message.get("tool_calls"):
+            turn = {
+                "tool_calls": [
+                    {
+                        "name": call["function"]["name"],
+                        "arguments": json.loads(call["function"]["arguments"] or "{}"),
+                    }
+                    for call in message["tool_calls"]
+                ]
+            }
+        else:
+            turn = {"content": message.get("content") or ""}
+        with self._lock:
+            self._turns.append(turn)
+        return HTTPStatus.OK, body
+
+    def _ask_live(self, request: dict[str, Any]) -> dict[str, Any]:
+        litellm: Any = load_litellm()
+        asked = {key: request[key] for key in FORWARDED if key in request}
+        response = litellm.completion(
+            model=self.model.name,
+            api_base=self.model.base_url,
+            api_key=self.model.api_key.get_secret_value() if self.model.api_key else None,
+            timeout=self.model.timeout,
+            **asked,
+        )
+        body: dict[str, Any] = response.model_dump()
+        return body
+
+
+FORWARDED = ("messages", "tools", "tool_choice", "temperature", "max_tokens", "max_completion_tokens")
+"""What of the mesh's request the recording server passes on to the live model."""
+
+
+def _recorded_call(function: dict[str, Any]) -> dict[str, Any]:
+    return {"name": function["name"], "arguments": json.loads(function.get("arguments") or "{}")}

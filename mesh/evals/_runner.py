@@ -21,7 +21,7 @@ from mesh.evals import _adversarial as adversarial
 from mesh.evals import _golden as golden
 from mesh.evals._context import EvalContext
 from mesh.evals._load import EVALS_DIR
-from mesh.evals._replay import REPLAY_MODEL, ReplayServer
+from mesh.evals._replay import REPLAY_MODEL, RecordingServer, ReplayServer
 from mesh.evals._wire import CaseResult, EvalCase
 from mesh.models import ModelConfig
 from mesh.settings import MeshSettings
@@ -58,6 +58,10 @@ LAST_KINDS = ("negotiation_cycle", "spoofed_sender", "tampered_ledger")
 class RunOptions:
     model: str | None = None
     """A live model's litellm name; None replays the recordings."""
+    model_base_url: str | None = None
+    """The live model's server, when not the provider's (Ollama, vLLM ...)."""
+    record_dir: Path | None = None
+    """With `model`: write the live model's answers as recordings here, one per case that has one."""
     recordings_dir: Path = EVALS_DIR / "recordings"
     world_overlay: Path | None = WORLD_OVERLAY
     components: Callable[[MeshSettings], Sequence[ComponentSpec]] | None = None
@@ -73,17 +77,21 @@ async def run_cases(
     options: RunOptions,
     *,
     on_result: Callable[[CaseResult], None] | None = None,
+    recorded: list[Path] | None = None,
 ) -> list[CaseResult]:
     """Start the embedded mesh in a temporary data dir, run every case in `run_order`, stop it."""
+    live = ModelConfig(name=options.model or "", base_url=options.model_base_url)
+    recorder = RecordingServer(live).start() if options.model and options.record_dir else None
     replay = ReplayServer().start() if options.model is None else None
     workdir = Path(tempfile.mkdtemp(prefix="mesh-eval-"))
     try:
-        if replay is not None:
+        served_by = recorder or replay
+        if served_by is not None:
             model = ModelConfig(
-                name=f"openai/{REPLAY_MODEL}", base_url=replay.url, api_key=SecretStr("eval-replay")
+                name=f"openai/{REPLAY_MODEL}", base_url=served_by.url, api_key=SecretStr("eval-replay")
             )
         else:
-            model = ModelConfig(name=options.model or "")
+            model = live
         settings = MeshSettings(
             data_dir=workdir / "data",
             local_traces=False,
@@ -105,6 +113,9 @@ async def run_cases(
                 run_id=uuid.uuid4().hex[:8],
                 model=model,
                 replay=replay,
+                recorder=recorder,
+                record_dir=options.record_dir,
+                recorded=recorded if recorded is not None else [],
             )
             for case in run_order(cases):
                 result = await run_case(context, case)
@@ -113,8 +124,9 @@ async def run_cases(
                     on_result(result)
         return results
     finally:
-        if replay is not None:
-            replay.stop()
+        for server in (replay, recorder):
+            if server is not None:
+                server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

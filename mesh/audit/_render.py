@@ -76,6 +76,8 @@ def _render_entry(entry: LedgerEntry) -> Panel:
         facts.add_row("final action", _compact(r.final_action))
     if r.outcome:
         facts.add_row("outcome", ", ".join(f"{k}={v:g}" for k, v in sorted(r.outcome.items())))
+    if r.assets:
+        facts.add_row("assets", " ".join(f"{key}@{version}" for key, version in r.assets.items()))
     if r.trace_id:
         facts.add_row("trace", f"{r.trace_id}  (mesh trace {r.decision_id})")
     return Panel(facts, title=f"#{entry.seq} {r.action}", title_align="left")

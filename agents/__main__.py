@@ -33,6 +33,7 @@ from agents import (
     stale_card_files,
     write_card_files,
 )
+from agents._answer import prompt_key
 from agents._bus import NatsBinding
 from agents._cards import CARDS_DIR
 from agents._deferred import DeferredFreeText
@@ -167,7 +168,7 @@ def free_text_for(
     from mesh.assets import AssetError, load_assets
     from mesh.audit import AuditError, open_ledger
 
-    key = f"prompt/{spec.domain}"
+    key = prompt_key(spec.domain)
     try:
         assets = load_assets()
         if key not in assets:

@@ -29,6 +29,11 @@ TOOL_REFUSED_ACTION = "model/tool_refused"
 """The ledger action of a call the model made to a tool it was not offered (an attempt kept)."""
 
 
+def prompt_key(domain: str) -> str:
+    """The asset key of the prompt a domain's agent answers free text with (`agents/prompts/`)."""
+    return f"prompt/{domain}"
+
+
 class ToolCall(BaseModel):
     """One tool call the model asked for, in the order it asked.
 

@@ -34,12 +34,12 @@ from pydantic_ai.toolsets.abstract import ToolsetTool
 from pydantic_ai.usage import RunUsage, UsageLimits
 from pydantic_core import to_jsonable_python
 
-from agents._answer import TOOL_REFUSED_ACTION, Answer, TokenUse, ToolCall, ToolData, ToolOutcome
+from agents._answer import TOOL_REFUSED_ACTION, Answer, TokenUse, ToolCall, ToolData, ToolOutcome, prompt_key
 from agents._errors import AgentConfigError, PolicyDenied, PolicyEscalated, SkillFailed, ToolCallError
 from agents._mcp import GatewayTools
 from agents._skills import AgentSpec, AnySkill
 from agents._wire import Outcome
-from mesh.assets import Assets
+from mesh.assets import MODEL_SETTINGS_KEY, Assets
 from mesh.audit import AuditError, AuditRecord, Caller, Ledger
 from mesh.identity import IdentityError
 from mesh.models import (
@@ -68,7 +68,6 @@ REQUEST_LIMIT = 8
 """Model calls one question may take."""
 TOOL_CALLS_LIMIT = 16
 """Tool calls one question may take."""
-MODEL_SETTINGS_ASSET = "model/settings"
 MAX_RECORDED_ARGUMENTS = 2000
 """Characters of such a call's arguments (as JSON) the record keeps."""
 SCOPE_META = "mesh/scope"
@@ -129,10 +128,6 @@ def _failure_message(error: BaseException) -> str:
     return str(error)  # the model layer's messages name the model and the cause, never a key
 
 
-def prompt_key(domain: str) -> str:
-    return f"prompt/{domain}"
-
-
 class FreeText:
     """Answers free-text questions for one agent with `model`.
 
@@ -172,7 +167,7 @@ class FreeText:
         self.model = model
         self.reader = tools.read_only()
         self.instructions = assets.get(key).text
-        used = [key, *([MODEL_SETTINGS_ASSET] if MODEL_SETTINGS_ASSET in assets else [])]
+        used = [key, *([MODEL_SETTINGS_KEY] if MODEL_SETTINGS_KEY in assets else [])]
         self.assets = assets.versions(used)
         self.skills = [skill for skill in spec.skills if not skill.acts]
         self.ledger = ledger

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents._errors import AgentError, GatewayUnavailable, PolicyDenied, PolicyEscalated, ToolFailed
 from agents._wire import PolicyNote, ProductSource
+from mesh.assets import ASSETS_META
 from mesh.identity import ClientCredentialsAuth, IdentityError, read_client_secret
 from mesh.tracing import traced_mcp_transport
 
@@ -28,9 +29,8 @@ UPSTREAM_UNAVAILABLE = -32013
 """The gateway's own MCP error codes (docs/gateway.md; `mesh.gateway._errors`, not imported here
 because the gateway package loads its whole app)."""
 DECISION_META = "mesh/decision_id"
-ASSETS_META = "mesh/assets"
-"""`_meta` keys of a call: the decision it is filed under, and the versions of the assets (prompt,
-model settings) a free-text answer used (the same keys as `mesh.models`)."""
+"""The `_meta` key of the decision a call is filed under (the same as `mesh.models`); the assets a
+free-text answer used go under `mesh.assets.ASSETS_META`."""
 POLICY_META = "mesh/policy"
 CALL_TIMEOUT = 60.0
 """Seconds one tool call may take through the gateway before the skill gives up on it."""

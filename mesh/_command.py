@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
+import httpx
 import typer
 from rich.console import Console
 from rich.text import Text
@@ -52,3 +53,20 @@ def running_gateway(settings: MeshSettings) -> str:
     if gateway is None:
         fail("the running mesh has no gateway")
     return gateway.rstrip("/")
+
+
+def response_problem(response: httpx.Response) -> str:
+    """What a gateway API answer that is not a success says went wrong: its `detail` (a 422's
+    list of fields and messages, joined), else its text or reason phrase."""
+    try:
+        detail = response.json().get("detail", response.text)
+    except (ValueError, AttributeError):
+        return response.text or response.reason_phrase
+    if isinstance(detail, list):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in item.get('loc', [])[1:]) or 'body'}: {item.get('msg')}"
+            if isinstance(item, dict)
+            else str(item)
+            for item in detail
+        )
+    return str(detail)

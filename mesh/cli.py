@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mesh._command import command_settings as _settings
-from mesh._command import err_console
+from mesh._command import err_console, response_problem
 from mesh._command import fail as _fail
 from mesh._command import running_gateway as _gateway_url
 from mesh._command import running_state as _running_state
@@ -469,8 +469,7 @@ def _operator_call(
     except httpx.HTTPError as error:
         _fail(f"gateway unreachable: {error}", EXIT_NOT_RUNNING)
     if response.status_code >= 400:
-        detail = response.json().get("detail", response.text) if response.content else response.reason_phrase
-        _fail(f"{response.status_code}: {detail}", 1)
+        _fail(f"{response.status_code}: {response_problem(response)}", 1)
     return response.json()
 
 

@@ -1,17 +1,22 @@
-"""Loopback ports, a nats-server and NATS connections for tests that start servers."""
+"""Loopback ports, ASGI apps served in a thread, a nats-server and NATS connections for tests
+that start servers."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
+import uvicorn
 from nats.aio.client import Client as NATS
 
 
@@ -20,6 +25,30 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+@dataclass
+class ServedApp:
+    """An ASGI app served by uvicorn on loopback in a daemon thread (`serve_app`)."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def serve_app(app: Any, port: int, within: float = 20.0) -> ServedApp:
+    """Serve `app` at `127.0.0.1:port`, returning once uvicorn has started."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + within
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, f"uvicorn did not start on port {port} within {within:g} s"
+    return ServedApp(server, thread)
 
 
 def wait_for_port(port: int, process: subprocess.Popen[bytes], within: float) -> None:

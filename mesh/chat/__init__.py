@@ -13,7 +13,6 @@ from mesh.chat._errors import ChatError, DecisionNotFoundError, QuestionError
 from mesh.chat._parse import ParsedQuestion, parse_question
 from mesh.chat._records import (
     NO_STANDINGS,
-    STANDING_ACTION,
     CyclePosition,
     Decision,
     OperatorRecords,
@@ -38,7 +37,6 @@ __all__ = [
     "MAX_QUESTION",
     "NO_MODEL_NOTE",
     "NO_STANDINGS",
-    "STANDING_ACTION",
     "Answer",
     "ChatAnswer",
     "ChatError",

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from mesh._command import command_settings, err_console, fail, running_gateway
+from mesh._command import command_settings, err_console, fail, response_problem, running_gateway
 from mesh.gateway._client import operator_token
 from mesh.identity import IdentityError
 from mesh.settings import MeshSettings
@@ -86,10 +86,10 @@ async def _ask(http: httpx.AsyncClient, gateway: str, token: str, question: str,
     except httpx.HTTPError as error:
         fail(f"the gateway at {gateway} did not answer: {error or type(error).__name__}", EXIT_FAILED)
     if response.status_code == 422:
-        err_console.print(Text(f"error: {_problem(response)}", style="red"), soft_wrap=True)
+        err_console.print(Text(f"error: {response_problem(response)}", style="red"), soft_wrap=True)
         return EXIT_BAD_INPUT
     if response.status_code != 200:
-        fail(f"the gateway answered {response.status_code}: {_problem(response)}", EXIT_FAILED)
+        fail(f"the gateway answered {response.status_code}: {response_problem(response)}", EXIT_FAILED)
     print_answer(response.json())
     return EXIT_ANSWERED
 
@@ -106,19 +106,6 @@ def print_answer(answer: dict[str, Any]) -> None:
     console.print(
         f"({answer['mode']} answer, recorded as {answer['decision_id']})", style="dim", highlight=False
     )
-
-
-def _problem(response: httpx.Response) -> str:
-    try:
-        detail = response.json().get("detail", response.text)
-    except ValueError:
-        return response.text or response.reason_phrase
-    if isinstance(detail, list):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in item.get('loc', [])[1:]) or 'body'}: {item.get('msg')}"
-            for item in detail
-        )
-    return str(detail)
 
 
 async def _token(settings: MeshSettings, gateway: str) -> str:

@@ -30,13 +30,12 @@ from mesh.audit import AuditLog, AuditRecord, LedgerEntry
 from mesh.chat._errors import DecisionNotFoundError
 from mesh.settings import DOMAINS, REGIONS
 from mesh.tracing import SpanStore, TracingError
+from mesh.trust import STANDING_ACTION
 
 SCAN_RECORDS = 5_000
 """How many of the latest ledger records lists and filters without an SKU or warehouse look at."""
 SEARCH_RECORDS = 2_000
 """How many matching records a search by SKU or warehouse reads, newest first."""
-STANDING_ACTION = "trust/standing"
-"""The ledger action of an agent's standing (credibility, autonomy) at the end of a cycle."""
 DECISION_TYPES = {"transfer": "transfer", "purchase_order": "purchase order", "shipment": "shipment"}
 """The decision types the coordinator's agents propose, and how an answer names them."""
 HOURS_PER_DAY = 24

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -14,7 +13,7 @@ from opentelemetry import trace
 from opentelemetry.trace import TracerProvider
 from pydantic import BaseModel
 
-from mesh.assets import Assets, asset_version, load_assets
+from mesh.assets import MODEL_SETTINGS_KEY, Assets, load_assets, model_settings_asset
 from mesh.audit import AuditRecord, Caller, Ledger
 from mesh.chat._answer import Answer, answer_deterministically
 from mesh.chat._errors import QuestionError
@@ -37,8 +36,6 @@ RECORDED_QUESTION = 500
 CHAT_AGENT = "operator-chat"
 CHAT_ACTION = "chat/answer"
 PROMPT_KEY = "prompt/operator-chat"
-MODEL_SETTINGS_KEY = "model/settings"
-"""The asset key under which the chat record names the version of the model settings it used."""
 MODEL_REQUEST_LIMIT = 8
 """Model calls one question may take (tool calls and the answer)."""
 NOT_ANSWERED = "the records do not answer this"
@@ -79,12 +76,6 @@ def validated_question(question: object) -> str:
     if len(text) > MAX_QUESTION:
         raise QuestionError("question", f"has {len(text)} characters; at most {MAX_QUESTION} are read")
     return text
-
-
-def model_settings_version(config: ModelConfig) -> str:
-    """The version of the model settings an answer used (the key is never part of it)."""
-    settings = config.model_dump(mode="json", exclude={"api_key"})
-    return asset_version(json.dumps(settings, sort_keys=True, separators=(",", ":")).encode())
 
 
 class ChatService:
@@ -201,7 +192,7 @@ class ChatService:
         try:
             prompt = self._prompt_assets().prompt("operator-chat")
             assets.update(
-                {PROMPT_KEY: prompt.version, MODEL_SETTINGS_KEY: model_settings_version(self.config)}
+                {PROMPT_KEY: prompt.version, MODEL_SETTINGS_KEY: model_settings_asset(self.config).version}
             )
             model = self._built_model()
             agent = build_mesh_agent(

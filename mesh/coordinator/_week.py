@@ -61,7 +61,7 @@ from mesh.settings import MeshSettings
 from mesh.simulation import Twin
 from mesh.supervisor import MeshState
 from mesh.tracing import TRACER_NAME
-from mesh.trust import TrustAssessment, TrustRegistry
+from mesh.trust import STANDING_ACTION, TrustAssessment, TrustRegistry
 from mesh.world import generate_world
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policies"
@@ -98,7 +98,6 @@ class WeekOptions:
     keeps every cycle open until the deadline."""
 
 
-STANDING_ACTION = "trust/standing"
 CREDIBILITY_STEP = 0.001
 """A change of credibility smaller than this is not recorded as a new standing."""
 

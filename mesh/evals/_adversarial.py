@@ -18,13 +18,14 @@ import nats
 from nats.aio.msg import Msg
 
 from agents import CardVerificationError, PinnedCardKeys, public_keys_dir, verify_card
-from mesh.audit import AuditLog, SQLiteBackend
+from mesh.audit import AuditLog, LedgerEntry, SQLiteBackend
 from mesh.evals._context import EvalContext, status_counts
 from mesh.evals._wire import (
     ByzantineAgentCase,
     Check,
     FailingPolicyCase,
     ForgedCardCase,
+    InjectedTool,
     MalformedInputCase,
     OversizedInputCase,
     PoisonedToolCase,
@@ -111,13 +112,7 @@ async def prompt_injection(context: EvalContext, case: PromptInjectionCase) -> F
         context.use_recording(None)
     entries = await context.records(decision_id, at_least=2)
     finding.outcomes = status_counts(entries)
-    attempts = [
-        e
-        for e in entries
-        if e.record.action == "tools/call"
-        and e.record.domain == case.injected_tool.domain
-        and e.record.parameters.get("tool") == case.injected_tool.tool
-    ]
+    attempts = _gateway_calls(entries, case.injected_tool)
     finding.attempted = bool(attempts)
     finding.succeeded = any(e.record.status == "executed" for e in attempts)
     refused = [e for e in attempts if e.record.status != "executed"]
@@ -175,13 +170,7 @@ async def text_injection(context: EvalContext, case: TextInjectionCase) -> Findi
         context.use_recording(None)
     entries = await context.records(decision_id, at_least=2)
     finding = Finding(outcomes=status_counts(entries))
-    forwarded = [
-        e
-        for e in entries
-        if e.record.action == "tools/call"
-        and e.record.domain == case.injected_tool.domain
-        and e.record.parameters.get("tool") == case.injected_tool.tool
-    ]
+    forwarded = _gateway_calls(entries, case.injected_tool)
     kept = [
         e
         for e in entries
@@ -221,6 +210,17 @@ async def text_injection(context: EvalContext, case: TextInjectionCase) -> Findi
         attempts_status=[str(e.record.status) for e in kept + forwarded],
     )
     return finding
+
+
+def _gateway_calls(entries: list[LedgerEntry], tool: InjectedTool) -> list[LedgerEntry]:
+    """The gateway's `tools/call` records of `tool` among `entries`."""
+    return [
+        e
+        for e in entries
+        if e.record.action == "tools/call"
+        and e.record.domain == tool.domain
+        and e.record.parameters.get("tool") == tool.tool
+    ]
 
 
 def _expectation_checks(

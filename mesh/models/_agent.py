@@ -29,6 +29,7 @@ from pydantic_ai.tools import RunContext
 from pydantic_ai.toolsets import AbstractToolset, WrapperToolset
 from pydantic_ai.toolsets.abstract import ToolsetTool
 
+from mesh.assets import ASSETS_META
 from mesh.identity import ClientCredentialsAuth
 from mesh.models._config import ModelConfig
 from mesh.models._errors import GatewayToolsUnavailableError
@@ -37,9 +38,6 @@ from mesh.tracing import trace_event_hooks
 
 DECISION_META = "mesh/decision_id"
 """The `_meta` key under which the gateway files a call under the caller's decision."""
-ASSETS_META = "mesh/assets"
-"""The `_meta` key carrying the versions of the assets (prompt, model settings) behind a call,
-`{"prompt/demand": "sha256:...", ...}`, which the gateway keeps on the call's audit record."""
 CALL_TIMEOUT = 60.0
 """Seconds one tool call may take through the gateway."""
 MCP_HTTP_TIMEOUT = httpx2.Timeout(30.0, read=300.0)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mesh._command import command_settings, err_console, fail, running_gateway
+from mesh._command import command_settings, err_console, fail, response_problem, running_gateway
 from mesh.bus import NATS_BINDING_URI
 from mesh.gateway._clients import DIRECTORY_SCOPE
 from mesh.identity import IdentityError, fetch_token, read_client_secret
@@ -135,17 +135,9 @@ async def _read_directory(settings: MeshSettings, gateway: str, params: dict[str
     except httpx.HTTPError as error:
         fail(f"gateway unreachable: {error}", EXIT_FAILED)
     if response.status_code >= 400:
-        fail(f"the gateway answered {response.status_code}: {_detail(response)}", EXIT_FAILED)
+        fail(f"the gateway answered {response.status_code}: {response_problem(response)}", EXIT_FAILED)
     try:
         found: dict[str, Any] = response.json()
     except ValueError:
         fail("the gateway's answer is not JSON", EXIT_FAILED)
     return found
-
-
-def _detail(response: httpx.Response) -> str:
-    try:
-        detail = response.json().get("detail", response.text)
-    except (ValueError, AttributeError):
-        detail = response.text or response.reason_phrase
-    return detail if isinstance(detail, str) else json.dumps(detail)

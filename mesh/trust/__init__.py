@@ -6,7 +6,7 @@ engine reads (`autonomy`, `credibility`) and the quarantine list (`PolicyContext
 Credibility = 0.3 accuracy + 0.3 consistency + 0.4 compliance (DMAS paper, 3.3).
 """
 
-from mesh.trust._assessment import ASSESSMENT_FORMAT, Anomaly, TrustAssessment
+from mesh.trust._assessment import ASSESSMENT_FORMAT, STANDING_ACTION, Anomaly, TrustAssessment
 from mesh.trust._errors import ScoreRangeError, TrustError
 from mesh.trust._registry import COMPLIANT, TrustRegistry, autonomy_level, credibility
 from mesh.trust._settings import ACCURACY_WEIGHT, COMPLIANCE_WEIGHT, CONSISTENCY_WEIGHT, TrustSettings
@@ -18,6 +18,7 @@ __all__ = [
     "COMPLIANCE_WEIGHT",
     "COMPLIANT",
     "CONSISTENCY_WEIGHT",
+    "STANDING_ACTION",
     "Anomaly",
     "Cusum",
     "DecayingMean",

@@ -11,6 +11,11 @@ from mesh.policy import Autonomy
 ASSESSMENT_FORMAT: Literal["1"] = "1"
 
 
+STANDING_ACTION = "trust/standing"
+"""The ledger action of an agent's standing (credibility and autonomy) as it moved at the end of a
+decision cycle: written by the coordinator, read by the operator chat and console."""
+
+
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 

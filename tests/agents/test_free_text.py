@@ -5,9 +5,7 @@ ledger) in front of the real inventory, demand and logistics MCP servers, all on
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -17,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from a2a.client import Client, ClientConfig, ClientFactory
 from a2a.helpers import get_data_parts, get_text_parts, new_data_part, new_text_part
 from a2a.server.context import ServerCallContext
@@ -43,16 +40,14 @@ from agents import (
 from agents._ask import MAX_ANSWER_CHARS, NOT_OFFERED, FreeText
 from mcp_servers import DomainStore, build_server, domain_spec, refresh
 from mesh.assets import ASSETS_META, Assets, load_assets
-from mesh.audit import AuditRecord, Ledger
+from mesh.audit import Ledger
 from mesh.gateway import build_gateway
 from mesh.models import USAGE_ACTION, build_model
-from mesh.models._agent import ASSETS_META as MODELS_ASSETS_META
-from mesh.policy import PolicyDecision, PolicyInput, RegoPolicyEngine, RuleResult
 from mesh.settings import MeshSettings
 from mesh.world import generate_world
 from tests.model_guard import ModelRequestGuard, model_guard
-from tests.models.conftest import LITELLM_SILENCED, MODEL, ScriptedProvider
-from tests.net import free_port
+from tests.models.conftest import LITELLM_SILENCED, MODEL, DenyOneTool, ScriptedProvider, ledger_records
+from tests.net import ServedApp, free_port, serve_app
 
 __all__ = ["model_guard"]  # autouse: every test here fails on an unmocked request
 
@@ -64,39 +59,6 @@ DOMAINS = ("inventory", "demand", "logistics")
 FORBIDDEN_READ = "query_hourly_demand"
 """A read tool the policy in these tests denies to everyone."""
 QUESTION = "Should we reorder SKU-07 at WH-EU-1, and what is the EU forecast for next week?"
-
-
-class DenyOneRead:
-    """The mesh's Rego policy set, except that it denies every call of `FORBIDDEN_READ`."""
-
-    def __init__(self) -> None:
-        self._rego = RegoPolicyEngine.from_directory(POLICY_DIR)
-
-    @property
-    def policy_version(self) -> str:
-        return self._rego.policy_version
-
-    def decide(self, policy_input: PolicyInput) -> PolicyDecision:
-        if policy_input.request.tool != FORBIDDEN_READ:
-            return self._rego.decide(policy_input)
-        reason = "hourly demand history is for the demand domain's own analysts"
-        return PolicyDecision(
-            decision="deny",
-            reasons=[reason],
-            policy_ids=["tests.hourly_demand"],
-            rules=[RuleResult(policy_id="tests.hourly_demand", outcome="deny", reasons=[reason])],
-            policy_version=self.policy_version,
-        )
-
-
-def _serve(app: Any, port: int) -> uvicorn.Server:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    return server
 
 
 @dataclass(frozen=True)
@@ -125,13 +87,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("free-text")
     settings = MeshSettings(data_dir=root / "data")
     world = generate_world(7, "volatile")
-    servers: list[uvicorn.Server] = []
+    servers: list[ServedApp] = []
     upstreams: dict[str, str] = {}
     for domain in DOMAINS:
         spec, store = domain_spec(domain), DomainStore(root / f"{domain}.sqlite")
         refresh(spec, store, world)
         port = free_port()
-        servers.append(_serve(build_server(spec, store).streamable_http_app(host="127.0.0.1"), port))
+        servers.append(serve_app(build_server(spec, store).streamable_http_app(host="127.0.0.1"), port))
         upstreams[domain] = f"http://127.0.0.1:{port}/mcp"
     gateway_port, agent_port = free_port(), free_port()
     gateway_url, agent_url = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{agent_port}"
@@ -141,9 +103,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         public_base_url=gateway_url,
         upstreams=upstreams,
         ledger=gateway_ledger,
-        engine=DenyOneRead(),
+        engine=DenyOneTool(
+            FORBIDDEN_READ,
+            "hourly demand history is for the demand domain's own analysts",
+            "tests.hourly_demand",
+        ),
     )
-    servers.append(_serve(gateway.app, gateway_port))
+    servers.append(serve_app(gateway.app, gateway_port))
 
     spec = agent_spec("inventory")
     tools = GatewayTools.from_clients_file(
@@ -159,13 +125,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         tools=tools,
         free_text=free_text,
     )
-    servers.append(_serve(agent.asgi, agent_port))
+    servers.append(serve_app(agent.asgi, agent_port))
     try:
         yield Stack(agent_url, gateway_url, upstreams, settings, gateway_ledger, free_text.assets)
     finally:
         for server in reversed(servers):
-            server.should_exit = True
-        time.sleep(0.2)
+            server.stop()
         agent_ledger.close()
         gateway_ledger.close()
 
@@ -209,16 +174,6 @@ def _problem(task: Task) -> dict[str, Any]:
     (data,) = get_data_parts(task.status.message.parts)
     assert isinstance(data, dict)
     return data
-
-
-async def _records(stack: Stack, decision_id: str, *, until: int) -> list[AuditRecord]:
-    """The decision's records once there are `until` (the gateway commits asynchronously)."""
-    deadline = time.monotonic() + 10
-    while True:
-        records = [entry.record for entry in stack.ledger.records_for(decision_id)]
-        if len(records) >= until or time.monotonic() > deadline:
-            return records
-        await asyncio.sleep(0.05)
 
 
 def _sent_tool_calls(guard: ModelRequestGuard) -> list[dict[str, Any]]:
@@ -309,7 +264,7 @@ async def test_a_question_is_answered_through_a_skill_and_a_gateway_read_with_re
     assert all(ASSETS_META not in body["params"]["_meta"] for body in structured_calls)
 
     # the ledger: the skill's reads, the model's read, the denial, the unoffered action, the token use
-    records = await _records(stack, decision_id, until=9)
+    records = await ledger_records(stack.ledger, decision_id, 9)
     calls_made = [r for r in records if r.action == "tools/call"]
     assert sorted((r.parameters["tool"], r.status) for r in calls_made) == [
         ("get_forecast", "executed"),  # the skill's
@@ -400,7 +355,7 @@ async def test_a_provider_failure_fails_the_task_naming_the_cause(
     assert problem["detail"] == {"cause": cause, "model": "openai/gpt-4.1-mini"}
     assert "openai/gpt-4.1-mini" in problem["message"]
     assert "sk-test" not in json.dumps(problem)
-    (usage,) = [r for r in await _records(stack, decision_id, until=1) if r.action == USAGE_ACTION]
+    (usage,) = [r for r in await ledger_records(stack.ledger, decision_id, 1) if r.action == USAGE_ACTION]
     assert usage.status == "failed"
 
 
@@ -506,7 +461,3 @@ def test_the_card_offers_ask_in_plain_text_and_says_it_needs_a_model(domain: str
     assert ask.examples
     (extension,) = card.capabilities.extensions
     assert "answer" in extension.params
-
-
-def test_the_assets_meta_key_is_the_gateways() -> None:
-    assert MODELS_ASSETS_META == ASSETS_META == "mesh/assets"

@@ -5,7 +5,6 @@ ledger with the assets they used."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from mcp import Client, MCPError
 
 from mcp_servers import DomainStore, build_server, domain_spec, refresh
@@ -26,7 +24,7 @@ from mesh.settings import MeshSettings
 from mesh.supervisor import install_tool_lock
 from mesh.tracing import traced_mcp_transport
 from mesh.world import generate_world
-from tests.net import free_port
+from tests.net import free_port, serve_app
 
 pytestmark = pytest.mark.e2e
 
@@ -36,27 +34,6 @@ POISONED = (
 )
 PROMPT_VERSION = "sha256:0123456789abcdef"
 MODEL_VERSION = "sha256:fedcba9876543210"
-
-
-@dataclass
-class _Served:
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def _serve(app: object, port: int) -> _Served:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started
-    return _Served(server, thread)
 
 
 @dataclass
@@ -96,8 +73,8 @@ def setup(tmp_path: Path) -> Iterator[_Setup]:
         audience=f"{gateway_url}/mcp/demand",
     ).access_token
     served = [
-        _serve(upstream.streamable_http_app(host="127.0.0.1"), upstream_port),
-        _serve(gateway.app, gateway_port),
+        serve_app(upstream.streamable_http_app(host="127.0.0.1"), upstream_port),
+        serve_app(gateway.app, gateway_port),
     ]
     poisoned = {
         **ToolLock.read(TOOL_LOCK_PATH).definitions["demand"]["get_forecast"],

@@ -18,8 +18,7 @@ from mesh.gateway import build_gateway
 from mesh.settings import MeshSettings
 from tests.chat.conftest import ORDER, RUN, TIER2, TRANSFER, run_records
 from tests.model_guard import ModelRequestGuard
-from tests.models.conftest import _serve
-from tests.net import free_port
+from tests.net import free_port, serve_app
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         ledger=ledger,
     )
     assert gateway.authorization_server is not None
-    server = _serve(gateway.app, int(url.rsplit(":", 1)[1]))
+    server = serve_app(gateway.app, int(url.rsplit(":", 1)[1]))
     try:
         yield Served(url, ledger, gateway.authorization_server.issue)
     finally:

@@ -4,8 +4,8 @@ both on loopback, with the real MCP client, for the tool-calling tests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp_types import ToolAnnotations
 from opentelemetry.sdk.resources import Resource
@@ -23,13 +22,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
 
-from mesh.audit import Ledger
+from mesh.audit import AuditLog, AuditRecord, Ledger
 from mesh.gateway import build_gateway
 from mesh.models import ModelConfig
 from mesh.policy import PolicyDecision, PolicyInput, RegoPolicyEngine, RuleResult
 from mesh.settings import MeshSettings
 from tests.model_guard import ModelRequestGuard, model_guard
-from tests.net import free_port
+from tests.net import free_port, serve_app
 
 __all__ = ["model_guard"]
 
@@ -134,25 +133,42 @@ def spans() -> Iterator[Spans]:
     recorded.provider.shutdown()
 
 
-class DenyOneTool:
-    """The mesh's Rego policy set, except that it denies every call of `FORBIDDEN_TOOL`."""
+async def ledger_records(ledger: AuditLog, decision_id: str, at_least: int) -> list[AuditRecord]:
+    """The decision's records once there are `at_least` (the gateway commits reads asynchronously),
+    or what there is after 10 s."""
+    deadline = time.monotonic() + 10
+    while True:
+        records = [entry.record for entry in ledger.records_for(decision_id)]
+        if len(records) >= at_least or time.monotonic() > deadline:
+            return records
+        await asyncio.sleep(0.05)
 
-    def __init__(self) -> None:
+
+class DenyOneTool:
+    """The mesh's Rego policy set, except that it denies every call of `tool`, as `policy_id`,
+    for `reason`."""
+
+    def __init__(
+        self,
+        tool: str = FORBIDDEN_TOOL,
+        reason: str = "supplier notes are for procurement officers only",
+        policy_id: str = "tests.supplier_notes",
+    ) -> None:
         self._rego = RegoPolicyEngine.from_directory(POLICY_DIR)
+        self.tool, self.reason, self.policy_id = tool, reason, policy_id
 
     @property
     def policy_version(self) -> str:
         return self._rego.policy_version
 
     def decide(self, policy_input: PolicyInput) -> PolicyDecision:
-        if policy_input.request.tool != FORBIDDEN_TOOL:
+        if policy_input.request.tool != self.tool:
             return self._rego.decide(policy_input)
-        reason = "supplier notes are for procurement officers only"
         return PolicyDecision(
             decision="deny",
-            reasons=[reason],
-            policy_ids=["tests.supplier_notes"],
-            rules=[RuleResult(policy_id="tests.supplier_notes", outcome="deny", reasons=[reason])],
+            reasons=[self.reason],
+            policy_ids=[self.policy_id],
+            rules=[RuleResult(policy_id=self.policy_id, outcome="deny", reasons=[self.reason])],
             policy_version=self.policy_version,
         )
 
@@ -174,27 +190,6 @@ def _demand_server() -> MCPServer:
         return {"order": f"PO-{sku_id}-{quantity}"}
 
     return server
-
-
-@dataclass
-class _Served:
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def _serve(app: Any, port: int) -> _Served:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    return _Served(server, thread)
 
 
 @dataclass(frozen=True)
@@ -230,8 +225,8 @@ def running_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
     )
     assert gateway.authorization_server is not None
     served = [
-        _serve(_demand_server().streamable_http_app(host="127.0.0.1"), upstream_port),
-        _serve(gateway.app, gateway_port),
+        serve_app(_demand_server().streamable_http_app(host="127.0.0.1"), upstream_port),
+        serve_app(gateway.app, gateway_port),
     ]
     try:
         yield RunningGateway(url, upstream, settings, ledger, gateway.authorization_server.issue)

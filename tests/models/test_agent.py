@@ -3,9 +3,7 @@ gateway (OAuth, scopes, Rego policy, ledger) in front of a real MCP server answe
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from typing import Any
 
 import pytest
@@ -15,7 +13,7 @@ from pydantic_ai import Agent
 from pydantic_ai.messages import ModelRequest, ToolReturnPart
 from pydantic_ai.toolsets import FunctionToolset
 
-from mesh.audit import AuditRecord, Caller
+from mesh.audit import Caller
 from mesh.identity import read_client_secret
 from mesh.models import (
     USAGE_ACTION,
@@ -28,7 +26,14 @@ from mesh.models import (
     record_usage,
 )
 from tests.model_guard import ModelRequestGuard
-from tests.models.conftest import FORBIDDEN_TOOL, MODEL, RunningGateway, ScriptedProvider, Spans
+from tests.models.conftest import (
+    FORBIDDEN_TOOL,
+    MODEL,
+    RunningGateway,
+    ScriptedProvider,
+    Spans,
+    ledger_records,
+)
 from tests.net import free_port
 
 
@@ -40,16 +45,6 @@ def _tool_returns(messages: list[Any]) -> list[ToolReturnPart]:
         for part in message.parts
         if isinstance(part, ToolReturnPart)
     ]
-
-
-async def _records(gateway: RunningGateway, decision_id: str, count: int) -> list[AuditRecord]:
-    """The decision's records once there are `count` (the gateway commits reads asynchronously)."""
-    deadline = time.monotonic() + 10
-    while True:
-        records = [entry.record for entry in gateway.ledger.records_for(decision_id)]
-        if len(records) >= count or time.monotonic() > deadline:
-            return records
-        await asyncio.sleep(0.05)
 
 
 async def test_the_model_calls_a_gateway_tool_and_reads_its_result(
@@ -76,7 +71,9 @@ async def test_the_model_calls_a_gateway_tool_and_reads_its_result(
     assert json.loads(returned["content"]) == {"sku_id": "SKU-07", "region": "EU", "units": [120, 135, 128]}
     assert returned["tool_call_id"] == provider.requests[1]["messages"][-2]["tool_calls"][0]["id"]
 
-    (call,) = [r for r in await _records(gateway, "chat-forecast-1", 1) if r.action == "tools/call"]
+    (call,) = [
+        r for r in await ledger_records(gateway.ledger, "chat-forecast-1", 1) if r.action == "tools/call"
+    ]
     assert (call.status, call.parameters["tool"]) == ("executed", "get_forecast")
     assert call.parameters["arguments"] == {"sku_id": "SKU-07", "region": "EU"}
     assert call.caller == Caller(subject="operator:alice", client_id="operator", scopes=["demand:read"])
@@ -119,7 +116,7 @@ async def test_a_tool_the_callers_scope_does_not_allow_is_refused_and_the_model_
     assert "insufficient_scope" in told["content"]
     (refused,) = _tool_returns(result.all_messages())
     assert (refused.tool_name, refused.outcome) == ("demand_place_order", "failed")
-    (record,) = await _records(gateway, "chat-order-1", 1)
+    (record,) = await ledger_records(gateway.ledger, "chat-order-1", 1)
     assert (record.status, record.execution_mode, record.parameters["tool"]) == (
         "refused",
         "refused",
@@ -149,7 +146,7 @@ async def test_a_policy_denial_reaches_the_model_with_its_reasons(
     assert "chat-notes-1" in told["content"]
     (denied,) = _tool_returns(result.all_messages())
     assert denied.outcome == "failed"
-    (record,) = await _records(gateway, "chat-notes-1", 1)
+    (record,) = await ledger_records(gateway.ledger, "chat-notes-1", 1)
     assert record.status == "denied"
 
 
@@ -171,7 +168,7 @@ async def test_an_agent_with_its_own_client_credentials_reaches_the_gateway(
     assert result.output == "NA looks steady."
     (returned,) = provider.tool_messages(1)
     assert json.loads(returned["content"])["units"] == [120, 135, 128]
-    (call,) = await _records(gateway, "chat-na-1", 1)
+    (call,) = await ledger_records(gateway.ledger, "chat-na-1", 1)
     assert call.caller is not None
     assert call.caller.client_id == "inspector"
 
@@ -225,7 +222,7 @@ async def test_a_runs_token_use_is_recorded_in_the_ledger_under_its_decision(
         caller=Caller(subject="operator:alice"),
     )
 
-    records = await _records(gateway, "chat-apac-1", 2)
+    records = await ledger_records(gateway.ledger, "chat-apac-1", 2)
     (usage,) = [r for r in records if r.action == USAGE_ACTION]
     assert receipt.seq > 0
     assert usage.parameters == {"model": "openai/gpt-4.1-mini", "provider": "openai"}

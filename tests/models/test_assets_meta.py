@@ -3,9 +3,7 @@ run (`_meta["mesh/assets"]`); and refusals told apart from failures (`GatewayRef
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,22 +13,13 @@ from pydantic_ai.tools import RunContext
 from pydantic_ai.toolsets import WrapperToolset
 from pydantic_ai.toolsets.abstract import ToolsetTool
 
-from mesh.audit import AuditRecord
+from mesh.assets import ASSETS_META
 from mesh.models import bearer_tokens, build_mesh_agent, build_model, gateway_toolset
-from mesh.models._agent import ASSETS_META, GatewayRefused
+from mesh.models._agent import GatewayRefused
 from tests.model_guard import ModelRequestGuard
-from tests.models.conftest import FORBIDDEN_TOOL, MODEL, RunningGateway, ScriptedProvider
+from tests.models.conftest import FORBIDDEN_TOOL, MODEL, RunningGateway, ScriptedProvider, ledger_records
 
 ASSETS = {"prompt/demand": "sha256:0123456789abcdef", "model/settings": "sha256:fedcba9876543210"}
-
-
-async def _records(gateway: RunningGateway, decision_id: str, count: int) -> list[AuditRecord]:
-    deadline = time.monotonic() + 10
-    while True:
-        records = [entry.record for entry in gateway.ledger.records_for(decision_id)]
-        if len(records) >= count or time.monotonic() > deadline:
-            return records
-        await asyncio.sleep(0.05)
 
 
 async def test_every_gateway_call_carries_the_runs_asset_versions_and_decision(
@@ -53,7 +42,7 @@ async def test_every_gateway_call_carries_the_runs_asset_versions_and_decision(
     (call,) = [json.loads(body) for body in sent]
     meta = call["params"]["_meta"]
     assert (meta["mesh/decision_id"], meta[ASSETS_META]) == ("chat-assets-1", ASSETS)
-    (record,) = await _records(gateway, "chat-assets-1", 1)
+    (record,) = await ledger_records(gateway.ledger, "chat-assets-1", 1)
     assert ASSETS.items() <= (record.assets or {}).items()  # the gateway keeps them on the record
 
 
